@@ -1,0 +1,36 @@
+package targets
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/dev8/images/apps/supervisor/internal/config"
+	"github.com/dev8/images/apps/supervisor/internal/store"
+)
+
+func TestBuild(t *testing.T) {
+	env := map[string]string{
+		"SUPERVISOR_BACKUP_MOUNT_PATH": "/mnt/azure-volume",
+		"AWS_S3_BUCKET":                "b", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret",
+		"AZURE_BLOB_ACCOUNT_NAME": "devstoreaccount1", "AZURE_BLOB_CONTAINER": "c",
+		"AZURE_BLOB_ACCOUNT_KEY": "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := Build(cfg.Backup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range ts {
+		if _, ok := s.(*store.Retrying); !ok {
+			t.Errorf("%s is not wrapped with retries", s.Name())
+		}
+		names = append(names, s.Name())
+	}
+	if !slices.Equal(names, []string{"mount", "s3", "azure"}) {
+		t.Fatalf("targets = %v", names)
+	}
+}

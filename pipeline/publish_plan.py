@@ -1,0 +1,84 @@
+"""What `publish` pushes: tags from a version and a git SHA, references, platforms. Engine-free."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Final
+
+PLATFORMS: Final = ("linux/amd64", "linux/arm64")
+REPOSITORY_PREFIX: Final = "dev8-"
+_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SHA: Final = re.compile(r"^[0-9a-f]{7,40}$")
+_PLATFORM: Final = re.compile(r"^linux/(amd64|arm64|arm/v7|ppc64le|s390x|riscv64)$")
+_REGISTRY: Final = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
+
+
+class PublishError(ValueError):
+    """A publish argument that cannot make a valid reference; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Push:
+    image: str
+    repository: str  # registry/dev8-<image>
+    tags: tuple[str, ...]
+    platforms: tuple[str, ...]
+
+    @property
+    def references(self) -> list[str]:
+        return [f"{self.repository}:{tag}" for tag in self.tags]
+
+
+def version_tag(version: str) -> str:
+    """v1.2.3 -> 1.2.3; anything else must already be a valid tag."""
+    tag = version[1:] if re.match(r"^v\d", version) else version
+    if not _TAG.match(tag):
+        raise PublishError(f"tag: {version!r} is not a valid image tag")
+    return tag
+
+
+def tags(version: str, sha: str, latest: bool) -> tuple[str, ...]:
+    """The version, the short SHA (7 hex digits) and, when asked, latest; in that order."""
+    if not _SHA.match(sha):
+        raise PublishError(f"sha: {sha!r} is not a git commit SHA (7 to 40 lowercase hex digits)")
+    found = [version_tag(version), sha[:7]]
+    return tuple(dict.fromkeys([*found, "latest"] if latest else found))
+
+
+def platforms(names: Sequence[str] | None) -> tuple[str, ...]:
+    chosen = tuple(names or PLATFORMS)
+    bad = [p for p in chosen if not _PLATFORM.match(p)]
+    if bad:
+        raise PublishError(f"platform: {', '.join(bad)} not supported (e.g. {', '.join(PLATFORMS)})")
+    return tuple(dict.fromkeys(chosen))
+
+
+def goarch(platform: str) -> str:
+    """linux/arm64 -> arm64, linux/arm/v7 -> arm (GOARM is left at its default)."""
+    return platform.split("/")[1]
+
+
+def registry_host(registry: str) -> str:
+    """ghcr.io/org -> ghcr.io: the address the credentials are for."""
+    return registry.split("/", 1)[0]
+
+
+def plan(
+    registry: str, *, images: Sequence[str], version: str, sha: str, latest: bool, arch: Sequence[str] | None
+) -> list[Push]:
+    """One push per image: every tag, every platform."""
+    registry = registry.rstrip("/")
+    if not _REGISTRY.match(registry):
+        raise PublishError(f"registry: {registry!r} is not a registry address such as ghcr.io/org")
+    chosen, tag_list = platforms(arch), tags(version, sha, latest)
+    return [Push(name, f"{registry}/{REPOSITORY_PREFIX}{name}", tag_list, chosen) for name in images]
+
+
+def dry_run_text(pushes: Sequence[Push]) -> str:
+    """What would be pushed, one reference a line with its platforms."""
+    lines = ["dry run: built, tested and scanned; would push:"]
+    for push in pushes:
+        lines += [f"  {ref}  [{', '.join(push.platforms)}]" for ref in push.references]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,22 @@
+"""The repository files a build reads, and the catalog loaded from them."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Final
+
+import dagger
+
+from pipeline import catalog
+
+# What a `dagger call` uploads: the catalog, its features and files, and the supervisor's source.
+INCLUDE: Final = ["*", "!docker/**", "!apps/supervisor/**", "!.trivyignore"]
+
+
+async def load_catalog(source: dagger.Directory) -> catalog.Catalog:
+    """Validate the catalog as it is in `source`, so a call checks exactly what it builds."""
+    with tempfile.TemporaryDirectory(prefix="dev8-source-") as tmp:
+        await source.directory("docker").export(str(Path(tmp) / "docker"))
+        await source.directory("apps/supervisor").export(str(Path(tmp) / "apps/supervisor"))
+        return catalog.load(Path(tmp))
