@@ -12,8 +12,6 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly REPO
 readonly ENGINE="${BENCH_ENGINE:-podman}"
 readonly ORIGINAL_WORKSPACE_BYTES=3500000000 # the original workspace image: about 3.5 GB
-readonly OFFLINE_ARGS=(GITHUB_CLI_SOURCE=distro SYSTEM_PACKAGES_YQ_SOURCE=distro NODEJS_SOURCE=npm PYTHON_SOURCE=distro
-  RUST_SOURCE=distro AWS_CLI_SOURCE=distro AZURE_CLI_SOURCE=none CODE_SERVER_SOURCE=none)
 readonly SUPERVISOR_FILE="apps/supervisor/cmd/supervisor/main.go"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -40,7 +38,8 @@ if [[ "$offline" == true ]]; then
   mapfile -t standins < <(bash "$REPO/scripts/make-standin-images.sh")
   ((${#standins[@]} == 2)) || die "scripts/make-standin-images.sh did not print two images"
   debian="${standins[0]}" go="${standins[1]}"
-  extra=("BASE_IMAGE=$debian" "GO_IMAGE=$go" "${OFFLINE_ARGS[@]}" "${extra[@]}")
+  mapfile -t offline_args < <(grep -v -e '^#' -e '^$' "$REPO/scripts/offline-build-args")
+  extra=("BASE_IMAGE=$debian" "GO_IMAGE=$go" "${offline_args[@]}" "${extra[@]}")
 fi
 for pair in "${extra[@]}"; do build_args+=("--build-arg=$pair"); done
 

@@ -10,20 +10,9 @@ import pytest
 from pipeline import catalog
 from tests.support import podman
 
-# What the offline build changes from the catalog's defaults: the stand-in base and Go images,
-# and the distribution's packages where the default source is a vendor download site.
-OFFLINE_BUILD_ARGS = {
-    "GITHUB_CLI_SOURCE": "distro",
-    "SYSTEM_PACKAGES_YQ_SOURCE": "distro",
-    # Node.js from the npm registry's official binary package; Python, Rust and the AWS CLI from Debian;
-    # no Azure CLI (hundreds of MB of Python) and no code-server (GitHub releases only).
-    "NODEJS_SOURCE": "npm",
-    "PYTHON_SOURCE": "distro",
-    "RUST_SOURCE": "distro",
-    "AWS_CLI_SOURCE": "distro",
-    "AZURE_CLI_SOURCE": "none",
-    "CODE_SERVER_SOURCE": "none",
-}
+# What the offline build changes from the catalog's defaults, besides the stand-in base and Go
+# images: one file, shared with bench/images.sh.
+OFFLINE_BUILD_ARGS = podman.offline_build_args()
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CACHE_DIR = Path(os.environ.get("DEV8_CACHE_DIR", "/var/cache/dev8-images"))
+from tests.support.podman import CACHE_DIR, REPO_ROOT
 
 
 def integration_env() -> dict[str, str]:

@@ -10,6 +10,14 @@ from typing import Final
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF: Final = REPO_ROOT / "scripts/podman/containers.conf"
 CACHE_DIR: Final = Path(os.environ.get("DEV8_CACHE_DIR", "/var/cache/dev8-images"))
+OFFLINE_BUILD_ARGS_FILE: Final = REPO_ROOT / "scripts/offline-build-args"
+
+
+def offline_build_args() -> dict[str, str]:
+    """scripts/offline-build-args: NAME=value lines, # comments."""
+    lines = OFFLINE_BUILD_ARGS_FILE.read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {name: value for name, value in pairs}
 
 
 def env() -> dict[str, str]:
