@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,14 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("SUPERVISOR_TEST_RUN_MAIN") == "1" {
-		os.Args = os.Args[:1]
+		// Run as the real binary: keep the arguments that are not the test framework's.
+		args := os.Args[:1]
+		for _, a := range os.Args[1:] {
+			if !strings.HasPrefix(a, "-test.") {
+				args = append(args, a)
+			}
+		}
+		os.Args = args
 		main()
 		return
 	}
@@ -94,16 +100,7 @@ func TestSIGTERMRunsFinalBackup(t *testing.T) {
 	cmd, out := startDaemon(t, "SUPERVISOR_WORKSPACE_DIR="+ws, "SUPERVISOR_STATE_DIR="+t.TempDir(),
 		"BACKUP_ENABLED=true", "SUPERVISOR_BACKUP_MOUNT_PATH="+mount, "SUPERVISOR_BACKUP_INTERVAL=1h",
 		fmt.Sprintf("SUPERVISOR_HTTP_ADDR=127.0.0.1:%d", port), "AWS_SECRET_ACCESS_KEY=do-not-log-me")
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not start:\n%s", out)
-		}
-	}
+	waitHealthy(t, port, out)
 	os.WriteFile(filepath.Join(ws, "work.txt"), []byte("unsaved work"), 0o644)
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -152,9 +149,7 @@ func restoreCLI(t *testing.T, mount, ws string) {
 	if len(archives) != 1 {
 		t.Fatalf("archives: %v", archives)
 	}
-	data, _ := os.ReadFile(archives[0])
-	data[len(data)/2] ^= 0x55
-	os.WriteFile(archives[0], data, 0o600)
+	testutil.FlipByte(t, archives[0])
 	out.Reset()
 	dst2 := filepath.Join(t.TempDir(), "restored")
 	code := run([]string{"restore", "--target", dst2}, getenv, &out, &out)

@@ -38,11 +38,20 @@ func TestCountEstablished(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			counts := map[string]int{}
-			countEstablished(strings.NewReader(tc.input), ports, counts)
+			countEstablished([]byte(tc.input), ports, counts)
 			if counts["ssh"] != tc.wantSSH || counts["ide"] != tc.wantIDE {
 				t.Fatalf("counts = %v", counts)
 			}
 		})
+	}
+}
+
+// An idle daemon polls /proc/net/tcp: parsing it must not allocate.
+func TestCountEstablishedDoesNotAllocate(t *testing.T) {
+	ports, text := map[int]string{2222: "ssh", 8080: "ide"}, []byte(procTCP)
+	counts := map[string]int{"ssh": 0, "ide": 0}
+	if a := testing.AllocsPerRun(100, func() { countEstablished(text, ports, counts) }); a != 0 {
+		t.Fatalf("%v allocations per call", a)
 	}
 }
 

@@ -55,6 +55,7 @@ type Monitor struct {
 	pid      int
 	pollSeen time.Time // newest mtime seen by the polling fallback
 	watches  int       // inotify watches added (Run's goroutine only)
+	proc     procReader
 }
 
 // New returns a monitor; activity starts at the current time.
@@ -196,7 +197,7 @@ func (m *Monitor) onEvent(w *fsnotify.Watcher, ev fsnotify.Event) {
 
 // check samples connections, terminals, processes and, when polling, files.
 func (m *Monitor) check() {
-	conns := connections(m.opt.ProcRoot, m.opt.Ports)
+	conns := m.proc.connections(m.opt.ProcRoot, m.opt.Ports)
 	m.mu.Lock()
 	m.conns = conns
 	polling := m.mode == "polling"

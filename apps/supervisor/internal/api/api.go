@@ -11,16 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/dev8/images/apps/supervisor/internal/activity"
 	"github.com/dev8/images/apps/supervisor/internal/backup"
 )
 
 // Backuper is the part of the backup engine the API uses.
 type Backuper interface {
-	Backup(ctx context.Context, reason string) backup.Result
 	BackupRun(ctx context.Context, runID, reason string) backup.Result
 	NewRunID() string
 	Status() backup.Status
@@ -34,9 +30,8 @@ type Server struct {
 	Activity  func() activity.State
 	NextRun   func() time.Time // next scheduled backup; zero if none
 	Ready     func() bool
-	Registry  *prometheus.Registry
 	Log       *slog.Logger
-	BaseCtx   context.Context // backups started by the API stop when it ends
+	BaseCtx   context.Context // backups started by the API run under it (it ends with the shutdown budget)
 	Interval  time.Duration
 	startedAt time.Time
 
@@ -67,13 +62,16 @@ func (s *Server) remember(id string, res *backup.Result) {
 func (s *Server) Handler() http.Handler {
 	s.startedAt = time.Now()
 	s.runs = map[string]*backup.Result{}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /v1/status", s.auth(s.status))
 	mux.HandleFunc("POST /v1/backup", s.auth(s.triggerBackup))
 	mux.HandleFunc("GET /v1/backups/{id}", s.auth(s.backupRun))
-	mux.Handle("GET /metrics", s.auth(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP))
+	mux.HandleFunc("GET /metrics", s.auth(s.metrics))
 	return mux
 }
 
@@ -131,34 +129,38 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// triggerBackup runs a backup now. By default it answers when the backup
-// is done; with ?wait=false it answers 202 with a run ID to poll at
-// GET /v1/backups/{id}.
+// triggerBackup starts a backup that runs to completion whoever asked: a
+// client that goes away does not cancel it. By default the answer comes
+// when the backup is done, with its result (which carries the run ID);
+// with ?wait=false it is 202 with the run ID to poll at
+// GET /v1/backups/{id}. Either way the run can be polled by its ID.
 func (s *Server) triggerBackup(w http.ResponseWriter, r *http.Request) {
 	if s.Engine == nil {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "backups are disabled (BACKUP_ENABLED=false)"})
 		return
 	}
+	id := s.Engine.NewRunID()
+	s.remember(id, nil)
+	done := make(chan backup.Result, 1)
+	go func() {
+		res := s.Engine.BackupRun(s.BaseCtx, id, "api")
+		s.remember(id, &res)
+		done <- res
+	}()
 	if r.URL.Query().Get("wait") == "false" {
-		id := s.Engine.NewRunID()
-		s.remember(id, nil)
-		go func() {
-			res := s.Engine.BackupRun(s.BaseCtx, id, "api")
-			s.remember(id, &res)
-		}()
 		writeJSON(w, http.StatusAccepted, map[string]string{"run_id": id, "poll": "/v1/backups/" + id})
 		return
 	}
-	ctx, cancel := context.WithCancel(s.BaseCtx)
-	defer cancel()
-	stop := context.AfterFunc(r.Context(), cancel)
-	defer stop()
-	res := s.Engine.Backup(ctx, "api")
-	code := http.StatusOK
-	if res.Err != nil {
-		code = http.StatusInternalServerError
+	select {
+	case res := <-done:
+		code := http.StatusOK
+		if res.Err != nil {
+			code = http.StatusInternalServerError
+		}
+		writeJSON(w, code, res)
+	case <-r.Context().Done():
+		s.Log.Info("client left before the backup finished; it carries on", "run", id)
 	}
-	writeJSON(w, code, res)
 }
 
 func (s *Server) backupRun(w http.ResponseWriter, r *http.Request) {

@@ -1,77 +1,132 @@
 package api
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/dev8/images/apps/supervisor/internal/activity"
-	"github.com/dev8/images/apps/supervisor/internal/backup"
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 )
 
-// collector reads the engine and monitor state at scrape time.
-type collector struct {
-	status   func() backup.Status
-	activity func() activity.State
+// The metrics are written in the Prometheus text format (version 0.0.4)
+// by hand: client_golang and the protobuf runtime it pulls in would cost
+// about 3.5 MB of resident memory, a quarter of the idle budget, for a
+// dozen samples.
 
-	runs, lastSuccess, lastDuration, lastBytes, targetUp, idle, conns *prometheus.Desc
+// metricWriter writes metric families in the text format.
+type metricWriter struct {
+	w *bufio.Writer
 }
 
-// NewRegistry returns a registry with the Go and process collectors and
-// the supervisor's own metrics. Either function may be nil.
-func NewRegistry(version string, status func() backup.Status, act func() activity.State) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "workspace_supervisor_build_info", Help: "Build information.",
-		ConstLabels: prometheus.Labels{"version": version}})
-	info.Set(1)
-	reg.MustRegister(info)
-	ns := "workspace_supervisor_"
-	reg.MustRegister(&collector{
-		status:       status,
-		activity:     act,
-		runs:         prometheus.NewDesc(ns+"backups_total", "Backup runs by outcome (ok, unchanged, failed).", []string{"outcome"}, nil),
-		lastSuccess:  prometheus.NewDesc(ns+"backup_last_success_timestamp_seconds", "Time of the last successful backup.", nil, nil),
-		lastDuration: prometheus.NewDesc(ns+"backup_last_duration_seconds", "Duration of the last backup run.", nil, nil),
-		lastBytes:    prometheus.NewDesc(ns+"backup_last_archive_bytes", "Compressed bytes written by the last backup run.", nil, nil),
-		targetUp:     prometheus.NewDesc(ns+"backup_target_ok", "1 if the target's last backup succeeded.", []string{"target"}, nil),
-		idle:         prometheus.NewDesc(ns+"idle_seconds", "Seconds since the last workspace activity.", nil, nil),
-		conns:        prometheus.NewDesc(ns+"connections", "Established connections by service.", []string{"service"}, nil),
-	})
-	return reg
+// family starts a metric family.
+func (m metricWriter) family(name, typ, help string) {
+	fmt.Fprintf(m.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.runs, c.lastSuccess, c.lastDuration, c.lastBytes, c.targetUp, c.idle, c.conns} {
-		ch <- d
+// sample writes one value with label pairs (name, value, name, value...).
+func (m metricWriter) sample(name string, v float64, labels ...string) {
+	m.w.WriteString(name)
+	for i := 0; i+1 < len(labels); i += 2 {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		fmt.Fprintf(m.w, "%s%s=\"%s\"", sep, labels[i], labelEscaper.Replace(labels[i+1]))
 	}
+	if len(labels) > 0 {
+		m.w.WriteByte('}')
+	}
+	fmt.Fprintf(m.w, " %s\n", strconv.FormatFloat(v, 'g', -1, 64))
 }
 
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	if c.status != nil {
-		s := c.status()
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// one writes a family with a single unlabelled sample.
+func (m metricWriter) one(name, typ, help string, v float64) {
+	m.family(name, typ, help)
+	m.sample(name, v)
+}
+
+func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	m := metricWriter{bw}
+	const ns = "workspace_supervisor_"
+	m.family(ns+"build_info", "gauge", "Build information.")
+	m.sample(ns+"build_info", 1, "version", s.Version)
+	if s.Engine != nil {
+		st := s.Engine.Status()
+		m.family(ns+"backups_total", "counter", "Backup runs by outcome (ok, unchanged, failed).")
 		for _, outcome := range []string{"ok", "unchanged", "failed"} {
-			ch <- prometheus.MustNewConstMetric(c.runs, prometheus.CounterValue, float64(s.Counts[outcome]), outcome)
+			m.sample(ns+"backups_total", float64(st.Counts[outcome]), "outcome", outcome)
 		}
-		if !s.LastSuccess.IsZero() {
-			ch <- prometheus.MustNewConstMetric(c.lastSuccess, prometheus.GaugeValue, float64(s.LastSuccess.UnixNano())/1e9)
+		if !st.LastSuccess.IsZero() {
+			m.one(ns+"backup_last_success_timestamp_seconds", "gauge", "Time of the last successful backup.",
+				float64(st.LastSuccess.UnixNano())/1e9)
 		}
-		if s.Last != nil {
-			ch <- prometheus.MustNewConstMetric(c.lastDuration, prometheus.GaugeValue, s.Last.DurationSeconds)
-			ch <- prometheus.MustNewConstMetric(c.lastBytes, prometheus.GaugeValue, float64(s.Last.ArchiveBytes))
+		if st.Last != nil {
+			m.one(ns+"backup_last_duration_seconds", "gauge", "Duration of the last backup run.", st.Last.DurationSeconds)
+			m.one(ns+"backup_last_archive_bytes", "gauge", "Compressed bytes written by the last backup run.", float64(st.Last.ArchiveBytes))
 		}
-		for _, t := range s.Targets {
-			up := 0.0
-			if t.State == "ok" {
-				up = 1
-			}
-			ch <- prometheus.MustNewConstMetric(c.targetUp, prometheus.GaugeValue, up, t.Name)
+		m.family(ns+"backup_target_ok", "gauge", "1 if the target's last backup succeeded.")
+		for _, t := range st.Targets {
+			m.sample(ns+"backup_target_ok", boolValue(t.State == "ok"), "target", t.Name)
 		}
 	}
-	if c.activity != nil {
-		a := c.activity()
-		ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, a.IdleSeconds)
+	if s.Activity != nil {
+		a := s.Activity()
+		m.one(ns+"idle_seconds", "gauge", "Seconds since the last workspace activity.", a.IdleSeconds)
+		m.family(ns+"connections", "gauge", "Established connections by service.")
 		for name, n := range a.Connections {
-			ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(n), name)
+			m.sample(ns+"connections", float64(n), "service", name)
 		}
 	}
+	processMetrics(m, s.startedAt)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// processMetrics writes the usual process and Go runtime gauges.
+func processMetrics(m metricWriter, started time.Time) {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	m.one("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", cpu)
+	m.one("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", residentBytes())
+	m.one("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+		float64(started.UnixNano())/1e9)
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		m.one("process_open_fds", "gauge", "Number of open file descriptors.", float64(len(fds)))
+	}
+	m.one("go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	m.one("go_memstats_heap_alloc_bytes", "gauge", "Number of heap bytes allocated and still in use.",
+		float64(sample[0].Value.Uint64()))
+}
+
+// residentBytes reads the resident set size from /proc/self/statm.
+func residentBytes() float64 {
+	f, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var size, resident int64
+	if _, err := fmt.Fscan(io.Reader(f), &size, &resident); err != nil {
+		return 0
+	}
+	return float64(resident * int64(os.Getpagesize()))
 }

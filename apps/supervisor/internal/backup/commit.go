@@ -3,9 +3,8 @@ package backup
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"sync"
 	"time"
 
@@ -13,100 +12,90 @@ import (
 	"github.com/dev8/images/apps/supervisor/internal/store"
 )
 
-// commitAll writes the snapshot to every target in parallel. The snapshot
-// becomes the new base only when every target has it.
-func (e *Engine) commitAll(ctx context.Context, log *slog.Logger, m *snapshot.Manifest, spool string, base *snapshot.Manifest) error {
-	var buf bytes.Buffer
-	if err := m.Encode(&buf); err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
-	}
-	errs := make([]error, len(e.opt.Targets))
-	var wg sync.WaitGroup
-	for i, t := range e.opt.Targets {
-		wg.Go(func() {
-			errs[i] = e.commitTo(ctx, t, m, spool, buf.Bytes())
-			e.recordTarget(t.Name(), m.ID, errs[i])
-			if errs[i] != nil {
-				return
-			}
-			protect := []string{m.ID}
-			if base != nil {
-				protect = append(protect, base.ID)
-			}
-			if err := e.prune(ctx, t, protect); err != nil {
-				log.Warn("retention failed", "target", t.Name(), "error", err.Error())
-			}
-		})
-	}
-	wg.Wait()
-	failed := 0
-	for i, err := range errs {
-		if err != nil {
-			failed++
-			errs[i] = fmt.Errorf("target %s: %w", e.opt.Targets[i].Name(), err)
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if failed == 0 {
-		e.base = m
-	}
-	if failed > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
-}
-
 // staleTemp is the age after which a target's temporary file is taken to be
 // left over from a killed process.
 const staleTemp = time.Hour
 
-// errMissingArchive means a target lacks data the new snapshot references.
-var errMissingArchive = errors.New("target lacks an archive the snapshot needs")
+// commitAll writes the snapshot to every target in need, in parallel, and
+// prunes each one that took it.
+func (rs *runState) commitAll(ctx context.Context, need []*target, m *snapshot.Manifest, spool string) {
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		for _, t := range need {
+			rs.fail(t, fmt.Errorf("encode manifest: %w", err))
+		}
+		return
+	}
+	errs := make([]error, len(need))
+	var wg sync.WaitGroup
+	for i, t := range need {
+		wg.Go(func() {
+			if errs[i] = rs.commitTo(ctx, t, m, spool, buf.Bytes()); errs[i] == nil {
+				if err := rs.e.prune(ctx, t, m.ID); err != nil {
+					rs.log.Warn("retention failed", "target", t.name(), "error", err.Error())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, t := range need {
+		if errs[i] != nil {
+			rs.fail(t, errs[i])
+		} else {
+			rs.committed(t, m.ID)
+		}
+	}
+}
 
-// commitTo uploads the archive, checks that every archive the manifest
-// references is present, then writes the manifest last: the commit point.
-func (e *Engine) commitTo(ctx context.Context, t store.Store, m *snapshot.Manifest, spool string, manifest []byte) error {
-	if spool != "" {
-		if err := store.PutFile(ctx, t, archiveKey(m.ID), spool, m.Archives[m.ID].Size); err != nil {
+// commitTo uploads the new archive, checks that the target holds every
+// archive the manifest references, then writes the manifest last: the
+// commit point. A snapshot is listed only once its manifest exists.
+func (rs *runState) commitTo(ctx context.Context, t *target, m *snapshot.Manifest, spool string, manifest []byte) error {
+	if info, ok := m.Archives[m.ID]; ok {
+		obj, err := t.store.PutFile(ctx, archiveKey(m.ID), spool)
+		if err != nil {
 			return fmt.Errorf("upload archive: %w", err)
 		}
+		if obj.Size != info.Size {
+			return fmt.Errorf("upload archive: stored %d bytes, expected %d", obj.Size, info.Size)
+		}
+		t.archives[m.ID] = obj
+		t.verified[m.ID] = verification{version: obj.Version, at: rs.e.opt.Now()}
 	}
-	keys, err := t.List(ctx, archivePrefix)
-	if err != nil {
-		return fmt.Errorf("list archives: %w", err)
-	}
-	have := map[string]bool{}
-	for _, id := range idsFromKeys(keys, archivePrefix, archiveSuffix) {
-		have[id] = true
-	}
-	for id := range m.Archives {
-		if !have[id] {
-			e.mu.Lock()
-			e.loaded, e.base = true, nil // next backup is a full one
-			e.mu.Unlock()
-			return fmt.Errorf("%w: %s (the next backup will be a full one)", errMissingArchive, id)
+	for id, info := range m.Archives {
+		if obj, ok := t.archives[id]; !ok || obj.Size != info.Size {
+			return fmt.Errorf("the target lacks archive %s that the snapshot needs", id)
 		}
 	}
-	if err := t.Put(ctx, manifestKey(m.ID), bytes.NewReader(manifest), int64(len(manifest))); err != nil {
+	if err := t.store.PutBytes(ctx, manifestKey(m.ID), manifest); err != nil {
 		return fmt.Errorf("upload manifest: %w", err)
 	}
+	t.base, t.kept = m, keep(m)
+	t.usable = map[string]bool{}
+	ids := make([]string, 0, len(m.Archives))
+	for id := range m.Archives {
+		t.usable[id] = true
+		ids = append(ids, id)
+	}
+	rs.e.mu.Lock()
+	rs.e.archCache[m.ID] = ids // retention needs them; no need to read the manifest back
+	rs.e.mu.Unlock()
 	return nil
 }
 
-// prune deletes the snapshots the retention policy drops, then every
-// archive no remaining snapshot references (including orphans of
-// interrupted backups).
-func (e *Engine) prune(ctx context.Context, t store.Store, protect []string) error {
-	keys, err := t.List(ctx, manifestPrefix)
+// prune deletes the target's snapshots the retention policy drops (never
+// keep, the one just written), then every archive no remaining snapshot
+// references (including orphans of interrupted backups).
+func (e *Engine) prune(ctx context.Context, t *target, keep string) error {
+	objs, err := t.store.List(ctx, manifestPrefix)
 	if err != nil {
 		return err
 	}
-	ids := idsFromKeys(keys, manifestPrefix, manifestSuffix)
-	drop := Select(ids, e.opt.KeepLast, e.opt.KeepDaily, protect...)
+	ids := idsFromObjects(objs, manifestPrefix, manifestSuffix)
+	drop := Select(ids, e.opt.KeepLast, e.opt.KeepDaily, keep)
 	dropped := map[string]bool{}
 	for _, id := range drop {
-		if err := t.Delete(ctx, manifestKey(id)); err != nil {
+		if err := t.store.Delete(ctx, manifestKey(id)); err != nil {
 			return err
 		}
 		dropped[id] = true
@@ -116,7 +105,7 @@ func (e *Engine) prune(ctx context.Context, t store.Store, protect []string) err
 		if dropped[id] {
 			continue
 		}
-		archives, err := e.archivesOf(ctx, t, id)
+		archives, err := e.archivesOf(ctx, t.store, id)
 		if err != nil {
 			return fmt.Errorf("read snapshot %s: %w", id, err)
 		}
@@ -124,20 +113,21 @@ func (e *Engine) prune(ctx context.Context, t store.Store, protect []string) err
 			used[a] = true
 		}
 	}
-	if sw, ok := t.(store.Sweeper); ok {
+	if sw, ok := t.store.(store.Sweeper); ok {
 		if err := sw.SweepTemp(staleTemp); err != nil {
 			return err
 		}
 	}
-	akeys, err := t.List(ctx, archivePrefix)
+	aobjs, err := t.store.List(ctx, archivePrefix)
 	if err != nil {
 		return err
 	}
-	for _, id := range idsFromKeys(akeys, archivePrefix, archiveSuffix) {
+	for _, id := range idsFromObjects(aobjs, archivePrefix, archiveSuffix) {
 		if !used[id] {
-			if err := t.Delete(ctx, archiveKey(id)); err != nil {
+			if err := t.store.Delete(ctx, archiveKey(id)); err != nil {
 				return err
 			}
+			delete(t.archives, id)
 		}
 	}
 	return nil
@@ -145,16 +135,21 @@ func (e *Engine) prune(ctx context.Context, t store.Store, protect []string) err
 
 // loadManifest fetches and decodes one snapshot's manifest.
 func loadManifest(ctx context.Context, t store.Store, id string) (*snapshot.Manifest, error) {
+	b, err := loadManifestBytes(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.DecodeManifest(bytes.NewReader(b))
+}
+
+// loadManifestBytes fetches one snapshot's manifest as stored.
+func loadManifestBytes(ctx context.Context, t store.Store, id string) ([]byte, error) {
 	rc, err := t.Get(ctx, manifestKey(id))
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	m, err := snapshot.DecodeManifest(rc)
-	if err != nil {
-		return nil, store.Permanent(err)
-	}
-	return m, nil
+	return io.ReadAll(rc)
 }
 
 // archivesOf returns the archive IDs a snapshot references, cached: a

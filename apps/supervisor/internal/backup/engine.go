@@ -1,5 +1,7 @@
 // Package backup runs snapshots of the workspace to every configured target,
-// one at a time, and applies the retention policy.
+// one at a time, and applies the retention policy. Targets are independent:
+// each has its own newest snapshot (its base), is compared, written and
+// pruned on its own, and one target's failure never holds back another.
 package backup
 
 import (
@@ -7,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -20,28 +20,32 @@ import (
 // Options configures an Engine.
 type Options struct {
 	Workspace string
-	StateDir  string // lock file, and spooled archives unless SpoolDir is set
-	SpoolDir  string // where archives are written before upload; best on a mount target's filesystem
+	StateDir  string // the lock file; archives are spooled here when no mount target can take them
 	Excludes  []string
 	KeepLast  int
 	KeepDaily int
-	Targets   []store.Store
-	FS        snapshot.FS      // nil means the real filesystem
-	Now       func() time.Time // nil means time.Now
-	Log       *slog.Logger
+	// VerifyInterval: an archive a new snapshot reuses is read back and
+	// checked when this process has not checked it yet, when it changed on
+	// the target, and when its last check is older than this. 0 checks
+	// only archives that changed on the target.
+	VerifyInterval time.Duration
+	Targets        []store.Store
+	FS             snapshot.FS      // nil means the real filesystem
+	Now            func() time.Time // nil means time.Now; called from several goroutines
+	Settle         time.Duration    // see snapshot.ArchiveWriter; 0 means the default
+	Log            *slog.Logger
 }
 
 // Engine takes snapshots. Its methods are safe for concurrent use; backups
 // are serialised.
 type Engine struct {
-	opt Options
-	sem chan struct{} // one backup at a time
+	opt     Options
+	sem     chan struct{} // one backup at a time
+	targets []*target     // used only while holding sem
 
-	mu     sync.Mutex
-	base   *snapshot.Manifest // newest snapshot present on every target
-	loaded bool
-	lastOn map[string]string // target name -> newest snapshot ID committed there
-	// archCache maps snapshot ID -> archive IDs it references.
+	mu sync.Mutex
+	// archCache maps snapshot ID -> archive IDs it references (a snapshot
+	// ID names the same manifest on every target).
 	archCache map[string][]string
 	status    Status
 	runSeq    int
@@ -58,16 +62,14 @@ func New(o Options) *Engine {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.SpoolDir == "" {
-		o.SpoolDir = o.StateDir
-	}
 	if o.KeepLast < 1 {
 		o.KeepLast = 1
 	}
-	e := &Engine{opt: o, sem: make(chan struct{}, 1), lastOn: map[string]string{}, archCache: map[string][]string{}}
+	e := &Engine{opt: o, sem: make(chan struct{}, 1), archCache: map[string][]string{}}
 	e.status.Counts = map[string]int{}
-	for _, t := range o.Targets {
-		e.status.Targets = append(e.status.Targets, TargetStatus{Name: t.Name(), State: "unknown"})
+	for _, s := range o.Targets {
+		e.targets = append(e.targets, &target{store: s, verified: map[string]verification{}})
+		e.status.Targets = append(e.status.Targets, TargetStatus{Name: s.Name(), State: "unknown"})
 	}
 	return e
 }
@@ -126,73 +128,67 @@ func (e *Engine) run(ctx context.Context, runID, reason string) Result {
 		log.Error("backup failed", "error", r.Error, "duration_s", r.DurationSeconds)
 	} else {
 		log.Info("backup finished", "snapshot", r.Snapshot, "unchanged", r.Unchanged, "files", r.Files,
-			"bytes", r.Bytes, "archive_bytes", r.ArchiveBytes, "duration_s", r.DurationSeconds)
+			"bytes", r.Bytes, "archive_bytes", r.ArchiveBytes, "skipped", r.Skipped, "duration_s", r.DurationSeconds)
 	}
 	e.record(r)
-	// Hand the archive buffers back to the OS: the daemon idles between backups.
+	// Hand the archive buffers back to the OS: the daemon idles between
+	// backups. Once more a moment later, for what answering the caller took.
 	debug.FreeOSMemory()
+	time.AfterFunc(time.Second, debug.FreeOSMemory)
 	return r
 }
 
-// snapshot does one backup: scan, diff against the base, archive what
-// changed, commit to every target, prune.
+// snapshot does one backup: prepare every target, scan, compare with each
+// target's base, archive what any target lacks, commit and prune per target.
 func (e *Engine) snapshot(ctx context.Context, log *slog.Logger, r *Result) error {
 	lock, err := acquireLock(e.opt.StateDir, e.opt.Now())
 	if err != nil {
 		return err
 	}
 	defer lock.release()
-	removeStaleSpools(e.opt.SpoolDir)
-	if err := e.loadBase(ctx, log); err != nil {
-		return err
+	e.removeStaleSpools()
+	defer func() {
+		for _, t := range e.targets {
+			t.base = nil // only a summary stays between runs
+		}
+	}()
+	rs := &runState{e: e, log: log, r: r}
+	ready := rs.prepareAll(ctx)
+	if len(ready) == 0 {
+		return fmt.Errorf("no backup target answered: %w", errors.Join(rs.failures...))
 	}
 	scanStart := time.Now()
-	entries, err := (&snapshot.Scanner{Root: e.opt.Workspace, FS: e.opt.FS, Excludes: e.opt.Excludes}).Scan()
+	entries, skipped, err := (&snapshot.Scanner{Root: e.opt.Workspace, FS: e.opt.FS, Excludes: e.opt.Excludes}).Scan()
 	if err != nil {
-		return err
+		return errors.Join(append(rs.failures, err)...)
 	}
-	e.mu.Lock()
-	base := e.base
-	e.mu.Unlock()
-	toRead, changed := snapshot.Diff(base, entries)
 	r.ScanSeconds = time.Since(scanStart).Seconds()
-	if !changed && e.allSynced(base) {
-		r.Unchanged, r.Snapshot = true, base.ID
-		r.Files, r.Bytes = countFiles(entries)
-		return nil
-	}
-	id := newID(e.opt.Now())
-	if base != nil && id <= base.ID { // the clock went back: keep IDs in order
-		t, _ := snapshotTime(base.ID)
-		id = newID(t.Add(time.Microsecond))
-	}
-	m := &snapshot.Manifest{Version: snapshot.FormatVersion, ID: id, Created: e.opt.Now().Unix(),
-		Archives: map[string]snapshot.ArchiveInfo{}, Entries: entries}
-	spool := ""
-	if len(toRead) > 0 {
-		spool = filepath.Join(e.opt.SpoolDir, "spool-"+id+".tar.zst")
-		defer os.Remove(spool)
-		archiveStart := time.Now()
-		info, err := writeSpool(ctx, spool, e.opt.Workspace, e.opt.FS, id, entries, toRead)
-		if err != nil {
-			return err
-		}
-		r.ArchiveSeconds = time.Since(archiveStart).Seconds()
-		m.Archives[id] = info
-		r.ArchiveBytes = info.Size
-	}
-	if base != nil {
-		for _, en := range entries {
-			if info, ok := base.Archives[en.Archive]; ok && en.Archive != id {
-				m.Archives[en.Archive] = info
-			}
-		}
-	}
-	r.Snapshot, r.ChangedFiles = id, len(toRead)
 	r.Files, r.Bytes = countFiles(entries)
-	commitStart := time.Now()
-	defer func() { r.CommitSeconds = time.Since(commitStart).Seconds() }()
-	return e.commitAll(ctx, log, m, spool, base)
+	rs.skipped = skipped
+	defer rs.reportSkipped()
+	need := rs.needing(ctx, ready, entries)
+	if len(need) == 0 {
+		return errors.Join(rs.failures...)
+	}
+	m, spool, need, err := rs.build(ctx, need, entries)
+	if spool != "" {
+		defer removeFile(spool)
+	}
+	if err != nil {
+		for _, t := range need {
+			rs.fail(t, err)
+		}
+	}
+	if m == nil {
+		return errors.Join(rs.failures...)
+	}
+	// Files that could not be read may leave a target with nothing new.
+	if need = rs.needing(ctx, need, m.Entries); len(need) > 0 {
+		commitStart := time.Now()
+		rs.commitAll(ctx, need, m, spool)
+		r.CommitSeconds = time.Since(commitStart).Seconds()
+	}
+	return errors.Join(rs.failures...)
 }
 
 func countFiles(entries []snapshot.Entry) (int, int64) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +17,21 @@ import (
 
 func newTestEngine(t *testing.T, ws string, targets ...store.Store) *Engine {
 	t.Helper()
-	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// A short settle time keeps the tests quick; the torn-file tests use the default.
 	return New(Options{Workspace: ws, StateDir: t.TempDir(), KeepLast: 3, KeepDaily: 2, Targets: targets,
-		Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+		Now: testClock(), Settle: 100 * time.Millisecond})
+}
+
+// testClock starts on 2026-01-01 and moves a second at every reading.
+func testClock() func() time.Time {
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
 }
 
 func mustBackup(t *testing.T, e *Engine) Result {
@@ -33,7 +46,7 @@ func mustBackup(t *testing.T, e *Engine) Result {
 func restoreEqual(t *testing.T, st store.Store, id, ws string) {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "restored")
-	if _, err := Restore(context.Background(), st, id, dst); err != nil {
+	if _, _, err := Restore(context.Background(), st, id, dst, snapshot.RestoreOptions{}); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	testutil.Equal(t, testutil.Snapshot(t, ws, "node_modules/.cache"), testutil.Snapshot(t, dst))
@@ -92,7 +105,7 @@ func TestRestoreRefusesCorruptArchive(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(t.TempDir(), "restored")
-			_, err = Restore(context.Background(), local, r.Snapshot, dst)
+			_, _, err = Restore(context.Background(), local, r.Snapshot, dst, snapshot.RestoreOptions{})
 			if !errors.Is(err, snapshot.ErrCorrupt) {
 				t.Fatalf("want ErrCorrupt, got %v", err)
 			}
@@ -128,10 +141,41 @@ func TestRetentionDeletesUnreferencedArchives(t *testing.T) {
 		t.Fatalf("archives of dropped snapshots should be deleted: %v", keys)
 	}
 	dst := filepath.Join(t.TempDir(), "oldest")
-	if _, err := Restore(context.Background(), local, ids[0], dst); err != nil {
+	if _, _, err := Restore(context.Background(), local, ids[0], dst, snapshot.RestoreOptions{}); err != nil {
 		t.Fatalf("oldest kept snapshot should restore: %v", err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dst, "f")); string(got) != "xxxx" {
 		t.Fatalf("oldest kept snapshot has %q", got)
+	}
+}
+
+// TestRestoreWithAMissingArchive: the default restore names the missing
+// archive as corruption; --skip-corrupt restores the files of the other
+// archives and lists the rest.
+func TestRestoreWithAMissingArchive(t *testing.T) {
+	ws := t.TempDir()
+	os.WriteFile(filepath.Join(ws, "old.txt"), []byte("in the first archive"), 0o644)
+	local := &store.Local{Dir: t.TempDir()}
+	e := newTestEngine(t, ws, local)
+	first := mustBackup(t, e)
+	os.WriteFile(filepath.Join(ws, "new.txt"), []byte("in the second archive"), 0o644)
+	second := mustBackup(t, e)
+	if err := local.Delete(context.Background(), archiveKey(first.Snapshot)); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	_, _, err := Restore(context.Background(), local, second.Snapshot, dst, snapshot.RestoreOptions{})
+	if !errors.Is(err, snapshot.ErrCorrupt) || !strings.Contains(err.Error(), "is missing") {
+		t.Fatalf("default restore: %v", err)
+	}
+	_, rep, err := Restore(context.Background(), local, second.Snapshot, dst, snapshot.RestoreOptions{SkipCorrupt: true})
+	if err != nil || len(rep.Lost) != 1 || rep.Lost[0] != "old.txt" {
+		t.Fatalf("--skip-corrupt: lost %q, %v", rep.Lost, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "new.txt")); string(got) != "in the second archive" {
+		t.Fatalf("new.txt = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "old.txt")); !os.IsNotExist(err) {
+		t.Fatalf("the lost file was created: %v", err)
 	}
 }

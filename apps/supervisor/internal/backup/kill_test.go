@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dev8/images/apps/supervisor/internal/snapshot"
 	"github.com/dev8/images/apps/supervisor/internal/store"
 	"github.com/dev8/images/apps/supervisor/internal/testutil"
 )
@@ -32,24 +32,13 @@ type hangingStore struct {
 	marker string
 }
 
-func (h *hangingStore) Put(ctx context.Context, key string, r io.ReadSeeker, size int64) error {
+func (h *hangingStore) PutFile(ctx context.Context, key, path string) (store.Object, error) {
 	if strings.HasPrefix(key, archivePrefix) {
-		r = &hangingReader{r: r, marker: h.marker}
+		os.WriteFile(h.marker, nil, 0o600)
+		select {}
 	}
-	return h.Store.Put(ctx, key, r, size)
+	return h.Store.PutFile(ctx, key, path)
 }
-
-type hangingReader struct {
-	r      io.ReadSeeker
-	marker string
-}
-
-func (h *hangingReader) Read(p []byte) (int, error) {
-	os.WriteFile(h.marker, nil, 0o600)
-	select {}
-}
-
-func (h *hangingReader) Seek(off int64, whence int) (int64, error) { return h.r.Seek(off, whence) }
 
 func helperBackupAndHang() {
 	target := &hangingStore{Store: &store.Local{Dir: os.Getenv("HELPER_STORE")}, marker: os.Getenv("HELPER_MARKER")}
@@ -98,7 +87,7 @@ func TestSIGKILLMidBackup(t *testing.T) {
 		t.Fatalf("after SIGKILL want only %s, got %v (%v)", first.Snapshot, ids, err)
 	}
 	dst := filepath.Join(t.TempDir(), "restored")
-	if _, err := Restore(context.Background(), local, "latest", dst); err != nil {
+	if _, _, err := Restore(context.Background(), local, "latest", dst, snapshot.RestoreOptions{}); err != nil {
 		t.Fatalf("previous snapshot must still restore: %v", err)
 	}
 	testutil.Equal(t, before, testutil.Snapshot(t, dst))

@@ -6,27 +6,43 @@ import (
 	"github.com/dev8/images/apps/supervisor/internal/snapshot"
 )
 
-// Result describes one backup run.
-type Result struct {
-	RunID           string    `json:"run_id"`
-	Reason          string    `json:"reason"`
-	Snapshot        string    `json:"snapshot,omitempty"` // written, or the unchanged base
-	Unchanged       bool      `json:"unchanged"`
-	Files           int       `json:"files"`
-	Bytes           int64     `json:"bytes"`
-	ChangedFiles    int       `json:"changed_files"`
-	ArchiveBytes    int64     `json:"archive_bytes"`
-	ScanSeconds     float64   `json:"scan_seconds"`
-	ArchiveSeconds  float64   `json:"archive_seconds"`
-	CommitSeconds   float64   `json:"commit_seconds"`
-	DurationSeconds float64   `json:"duration_seconds"`
-	Started         time.Time `json:"started"`
-	Finished        time.Time `json:"finished"`
-	Error           string    `json:"error,omitempty"`
-	Err             error     `json:"-"`
+// TargetResult is what one run did on one target.
+type TargetResult struct {
+	Name      string   `json:"name"`
+	Snapshot  string   `json:"snapshot,omitempty"` // written, or the unchanged base
+	Unchanged bool     `json:"unchanged,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"` // damage found and worked around
 }
 
-// Outcome is "ok", "unchanged" or "failed".
+// Result describes one backup run.
+type Result struct {
+	RunID        string `json:"run_id"`
+	Reason       string `json:"reason"`
+	Snapshot     string `json:"snapshot,omitempty"` // written, or the newest unchanged base
+	Unchanged    bool   `json:"unchanged"`
+	Files        int    `json:"files"`
+	Bytes        int64  `json:"bytes"`
+	ChangedFiles int    `json:"changed_files"`
+	ArchiveBytes int64  `json:"archive_bytes"`
+	// Skipped counts the paths left out because they vanished or could not
+	// be read; SkippedFiles names the first snapshot.MaxListed.
+	Skipped      int                `json:"skipped"`
+	SkippedFiles []snapshot.Skipped `json:"skipped_files,omitempty"`
+	// Inconsistent names files that kept changing while they were read.
+	Inconsistent    []snapshot.Name `json:"inconsistent,omitempty"`
+	Targets         []TargetResult  `json:"targets"`
+	ScanSeconds     float64         `json:"scan_seconds"`
+	ArchiveSeconds  float64         `json:"archive_seconds"`
+	CommitSeconds   float64         `json:"commit_seconds"`
+	DurationSeconds float64         `json:"duration_seconds"`
+	Started         time.Time       `json:"started"`
+	Finished        time.Time       `json:"finished"`
+	Error           string          `json:"error,omitempty"`
+	Err             error           `json:"-"`
+}
+
+// Outcome is "ok", "unchanged" or "failed" (any target failed).
 func (r Result) Outcome() string {
 	switch {
 	case r.Err != nil:
@@ -45,6 +61,7 @@ type TargetStatus struct {
 	LastSuccess   time.Time `json:"last_success,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
+	Warnings      []string  `json:"warnings,omitempty"` // from the last run
 }
 
 // Status is a copy of the engine's state for the API and metrics.
@@ -88,7 +105,9 @@ func (e *Engine) record(r Result) {
 	}
 }
 
-func (e *Engine) recordTarget(name, id string, err error) {
+// recordTarget sets a target's state after a run: ok with the snapshot it
+// holds, or error.
+func (e *Engine) recordTarget(name, id string, err error, warnings []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range e.status.Targets {
@@ -96,26 +115,11 @@ func (e *Engine) recordTarget(name, id string, err error) {
 		if t.Name != name {
 			continue
 		}
+		t.Warnings = warnings
 		if err != nil {
 			t.State, t.LastError, t.LastErrorTime = "error", err.Error(), e.opt.Now()
 			continue
 		}
 		t.State, t.LastSnapshot, t.LastSuccess, t.LastError = "ok", id, e.opt.Now(), ""
-		e.lastOn[name] = id
 	}
-}
-
-// allSynced reports whether every target's newest snapshot is base.
-func (e *Engine) allSynced(base *snapshot.Manifest) bool {
-	if base == nil {
-		return false
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, t := range e.opt.Targets {
-		if e.lastOn[t.Name()] != base.ID {
-			return false
-		}
-	}
-	return true
 }

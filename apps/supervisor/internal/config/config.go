@@ -40,6 +40,7 @@ type BackupConfig struct {
 	Excludes       []string
 	MaxAttempts    int
 	BackendTimeout time.Duration
+	VerifyInterval time.Duration // 0: never read archives back on a schedule
 
 	MountPath string
 	S3        *S3Config
@@ -100,15 +101,17 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:             r.oneOf("SUPERVISOR_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		WorkspaceDir:         r.path("SUPERVISOR_WORKSPACE_DIR", "/workspace"),
 		StateDir:             r.path("SUPERVISOR_STATE_DIR", "/tmp/workspace-supervisor"),
-		ShutdownTimeout:      r.duration("SUPERVISOR_SHUTDOWN_TIMEOUT", 8*time.Second, time.Second),
+		ShutdownTimeout:      r.duration("SUPERVISOR_SHUTDOWN_TIMEOUT", 8*time.Second, time.Second, time.Hour),
 		HTTPEnabled:          r.boolean("SUPERVISOR_HTTP_ENABLED", true),
 		HTTPAddr:             r.str("SUPERVISOR_HTTP_ADDR", "127.0.0.1:9000"),
 		HTTPToken:            Secret(r.str("SUPERVISOR_HTTP_TOKEN", "")),
-		ActivityPollInterval: r.duration("SUPERVISOR_ACTIVITY_POLL_INTERVAL", 30*time.Second, 100*time.Millisecond),
+		ActivityPollInterval: r.duration("SUPERVISOR_ACTIVITY_POLL_INTERVAL", 30*time.Second, 100*time.Millisecond, time.Hour),
 		SSHPort:              r.integer("SUPERVISOR_SSH_PORT", 2222, 1, 65535),
 		IDEPort:              r.integer("SUPERVISOR_IDE_PORT", 8080, 1, 65535),
 	}
 	c.Backup = loadBackup(&r)
+	r.notInside("SUPERVISOR_BACKUP_MOUNT_PATH", c.Backup.MountPath, "SUPERVISOR_WORKSPACE_DIR", c.WorkspaceDir)
+	r.notInside("SUPERVISOR_STATE_DIR", c.StateDir, "SUPERVISOR_WORKSPACE_DIR", c.WorkspaceDir)
 	if c.HTTPEnabled {
 		r.checkListen("SUPERVISOR_HTTP_ADDR", c.HTTPAddr, c.HTTPToken != "")
 	}
@@ -123,15 +126,18 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+const year = 365 * 24 * time.Hour
+
 func loadBackup(r *reader) BackupConfig {
 	b := BackupConfig{
 		Enabled:        r.boolean("BACKUP_ENABLED", false),
-		Interval:       r.duration("SUPERVISOR_BACKUP_INTERVAL", 300*time.Second, time.Second),
+		Interval:       r.duration("SUPERVISOR_BACKUP_INTERVAL", 300*time.Second, time.Second, year),
 		KeepLast:       r.integer("SUPERVISOR_BACKUP_KEEP_LAST", 10, 1, 100000),
 		KeepDaily:      r.integer("SUPERVISOR_BACKUP_KEEP_DAILY", 7, 0, 100000),
 		Excludes:       r.list("SUPERVISOR_BACKUP_EXCLUDE"),
 		MaxAttempts:    r.integer("SUPERVISOR_BACKUP_MAX_ATTEMPTS", 5, 1, 100),
-		BackendTimeout: r.duration("SUPERVISOR_BACKUP_BACKEND_TIMEOUT", 60*time.Second, 100*time.Millisecond),
+		BackendTimeout: r.duration("SUPERVISOR_BACKUP_BACKEND_TIMEOUT", 60*time.Second, 100*time.Millisecond, time.Hour),
+		VerifyInterval: r.duration("SUPERVISOR_BACKUP_VERIFY_INTERVAL", 24*time.Hour, 0, year),
 		MountPath:      r.path("SUPERVISOR_BACKUP_MOUNT_PATH", ""),
 	}
 	b.S3 = loadS3(r)

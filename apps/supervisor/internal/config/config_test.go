@@ -29,6 +29,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"shutdown", c.ShutdownTimeout, 8 * time.Second},
 		{"backup enabled", c.Backup.Enabled, false},
 		{"keep last", c.Backup.KeepLast, 10},
+		{"verify", c.Backup.VerifyInterval, 24 * time.Hour},
 		{"ssh port", c.SSHPort, 2222},
 		{"ide port", c.IDEPort, 8080},
 	}
@@ -78,7 +79,14 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"BACKUP_ENABLED": "yes please"}, "BACKUP_ENABLED must be true or false"},
 		{map[string]string{"BACKUP_ENABLED": "true"}, "BACKUP_ENABLED is true but no target is configured"},
 		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "soon"}, "SUPERVISOR_BACKUP_INTERVAL must be a duration"},
-		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "0"}, "SUPERVISOR_BACKUP_INTERVAL must be at least"},
+		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "0"}, "SUPERVISOR_BACKUP_INTERVAL must be from 1s"},
+		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "18446744083"}, "SUPERVISOR_BACKUP_INTERVAL must be at most 8760h"},
+		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "99999999999999999999"}, "SUPERVISOR_BACKUP_INTERVAL must be at most"},
+		{map[string]string{"SUPERVISOR_BACKUP_INTERVAL": "9000h"}, "SUPERVISOR_BACKUP_INTERVAL must be from 1s to 8760h"},
+		{map[string]string{"SUPERVISOR_BACKUP_VERIFY_INTERVAL": "-1s"}, "SUPERVISOR_BACKUP_VERIFY_INTERVAL must be from 0s"},
+		{map[string]string{"SUPERVISOR_WORKSPACE_DIR": "/ws", "SUPERVISOR_BACKUP_MOUNT_PATH": "/ws/backups"}, "SUPERVISOR_BACKUP_MOUNT_PATH is \"/ws/backups\", inside SUPERVISOR_WORKSPACE_DIR"},
+		{map[string]string{"SUPERVISOR_WORKSPACE_DIR": "/ws", "SUPERVISOR_BACKUP_MOUNT_PATH": "/ws"}, "SUPERVISOR_BACKUP_MOUNT_PATH is \"/ws\", inside"},
+		{map[string]string{"SUPERVISOR_WORKSPACE_DIR": "/ws", "SUPERVISOR_STATE_DIR": "/ws/.state"}, "SUPERVISOR_STATE_DIR is \"/ws/.state\", inside"},
 		{map[string]string{"SUPERVISOR_BACKUP_MOUNT_PATH": "relative/dir"}, "SUPERVISOR_BACKUP_MOUNT_PATH must be an absolute path"},
 		{map[string]string{"SUPERVISOR_HTTP_ENABLED": "2"}, "SUPERVISOR_HTTP_ENABLED must be true or false"},
 		{map[string]string{"SUPERVISOR_HTTP_ADDR": "nonsense"}, "SUPERVISOR_HTTP_ADDR must be host:port"},
@@ -86,7 +94,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"SUPERVISOR_WORKSPACE_DIR": "ws"}, "SUPERVISOR_WORKSPACE_DIR must be an absolute path"},
 		{map[string]string{"SUPERVISOR_BACKUP_KEEP_LAST": "0"}, "SUPERVISOR_BACKUP_KEEP_LAST must be an integer"},
 		{map[string]string{"SUPERVISOR_BACKUP_KEEP_DAILY": "-1"}, "SUPERVISOR_BACKUP_KEEP_DAILY must be an integer"},
-		{map[string]string{"SUPERVISOR_SHUTDOWN_TIMEOUT": "100ms"}, "SUPERVISOR_SHUTDOWN_TIMEOUT must be at least"},
+		{map[string]string{"SUPERVISOR_SHUTDOWN_TIMEOUT": "100ms"}, "SUPERVISOR_SHUTDOWN_TIMEOUT must be from 1s"},
 		{map[string]string{"SUPERVISOR_LOG_FORMAT": "xml"}, "SUPERVISOR_LOG_FORMAT must be one of"},
 		{map[string]string{"AWS_S3_BUCKET": "b", "AWS_SECRET_ACCESS_KEY": "x"}, "AWS_ACCESS_KEY_ID must be set when AWS_S3_BUCKET is set"},
 		{map[string]string{"AWS_S3_BUCKET": "b", "AWS_ACCESS_KEY_ID": "x"}, "AWS_SECRET_ACCESS_KEY must be set when AWS_S3_BUCKET is set"},
@@ -130,6 +138,22 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(addr); got != want {
 			t.Errorf("IsLoopback(%q) = %v", addr, got)
+		}
+	}
+}
+
+func TestMountBesideTheWorkspaceIsFine(t *testing.T) {
+	for _, mount := range []string{"/workspace-backups", "/mnt/backups", "/"} {
+		env := env(map[string]string{"SUPERVISOR_BACKUP_MOUNT_PATH": mount, "SUPERVISOR_BACKUP_VERIFY_INTERVAL": "0"})
+		c, err := Load(env)
+		if mount == "/" {
+			if err != nil {
+				t.Errorf("a mount holding the workspace is not inside it: %v", err)
+			}
+			continue
+		}
+		if err != nil || c.Backup.MountPath != mount || c.Backup.VerifyInterval != 0 {
+			t.Errorf("%s: %+v %v", mount, c.Backup, err)
 		}
 	}
 }

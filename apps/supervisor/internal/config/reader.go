@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -41,23 +42,28 @@ func (r *reader) boolean(name string, def bool) bool {
 	return b
 }
 
-// duration accepts Go durations ("90s", "5m") or a plain number of seconds.
-func (r *reader) duration(name string, def, minimum time.Duration) time.Duration {
+// duration accepts Go durations ("90s", "5m") or a plain number of
+// seconds, from minimum to maximum.
+func (r *reader) duration(name string, def, minimum, maximum time.Duration) time.Duration {
 	v := r.str(name, "")
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		n, nerr := strconv.Atoi(v)
-		if nerr != nil {
+		n, nerr := strconv.ParseInt(v, 10, 64)
+		if nerr != nil && !errors.Is(nerr, strconv.ErrRange) {
 			r.fail(name, "must be a duration such as 300s or 5m, got %q", v)
+			return def
+		}
+		if nerr != nil || n > int64(maximum/time.Second) {
+			r.fail(name, "must be at most %s, got %q", maximum, v)
 			return def
 		}
 		d = time.Duration(n) * time.Second
 	}
-	if d < minimum {
-		r.fail(name, "must be at least %s, got %s", minimum, d)
+	if d < minimum || d > maximum {
+		r.fail(name, "must be from %s to %s, got %s", minimum, maximum, d)
 		return def
 	}
 	return d
@@ -134,5 +140,36 @@ func (r *reader) checkListen(name, addr string, hasToken bool) {
 	}
 	if !IsLoopback(addr) && !hasToken {
 		r.fail(name, "is %q, not a loopback address: set SUPERVISOR_HTTP_TOKEN to require a bearer token", addr)
+	}
+}
+
+// notInside fails name when path is dir or lies inside it (symlinks
+// resolved where the paths exist): a backup mount or state directory
+// inside the workspace would be backed up into itself.
+func (r *reader) notInside(name, path, dirName, dir string) {
+	if path == "" || dir == "" {
+		return
+	}
+	if within(resolve(path), resolve(dir)) {
+		r.fail(name, "is %q, inside %s (%q): it would be backed up into itself", path, dirName, dir)
+	}
+}
+
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && filepath.IsLocal(rel)
+}
+
+// resolve follows the symlinks of the longest existing prefix of path.
+func resolve(path string) string {
+	rest := ""
+	for p := path; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if p == filepath.Dir(p) {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
 	}
 }

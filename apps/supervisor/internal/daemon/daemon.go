@@ -20,7 +20,6 @@ import (
 	"github.com/dev8/images/apps/supervisor/internal/api"
 	"github.com/dev8/images/apps/supervisor/internal/backup"
 	"github.com/dev8/images/apps/supervisor/internal/config"
-	"github.com/dev8/images/apps/supervisor/internal/store"
 	"github.com/dev8/images/apps/supervisor/internal/targets"
 )
 
@@ -50,16 +49,13 @@ func Run(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 
 	var eng *backup.Engine
 	if cfg.Backup.Enabled {
-		ts, err := targets.Build(cfg.Backup, log)
+		ts, err := targets.Build(cfg.Backup)
 		if err != nil {
 			return fmt.Errorf("backup config: %w", err)
 		}
-		spool := "" // on the mount target's filesystem when there is one, so it is linked, not copied
-		if cfg.Backup.MountPath != "" {
-			spool = (&store.Local{Dir: cfg.Backup.MountPath}).SpoolDir()
-		}
-		eng = backup.New(backup.Options{Workspace: cfg.WorkspaceDir, StateDir: cfg.StateDir, SpoolDir: spool, Excludes: cfg.Backup.Excludes,
-			KeepLast: cfg.Backup.KeepLast, KeepDaily: cfg.Backup.KeepDaily, Targets: ts, Log: log})
+		eng = backup.New(backup.Options{Workspace: cfg.WorkspaceDir, StateDir: cfg.StateDir, Excludes: cfg.Backup.Excludes,
+			KeepLast: cfg.Backup.KeepLast, KeepDaily: cfg.Backup.KeepDaily, VerifyInterval: cfg.Backup.VerifyInterval,
+			Targets: ts, Log: log})
 	}
 	// work carries every backup; it is cancelled when the shutdown budget ends.
 	work, cancelWork := context.WithCancel(context.Background())
@@ -133,11 +129,9 @@ func startHTTP(cfg config.Config, version string, eng *backup.Engine, mon *activ
 	}
 	s := &api.Server{Version: version, Token: cfg.HTTPToken.Reveal(), Activity: mon.State, NextRun: sched.next,
 		Ready: ready, Log: log, BaseCtx: work, Interval: cfg.Backup.Interval}
-	var status func() backup.Status
 	if eng != nil {
-		s.Engine, status = eng, eng.Status
+		s.Engine = eng
 	}
-	s.Registry = api.NewRegistry(version, status, mon.State)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // FS is the read side of the filesystem the scanner and archiver use.
@@ -12,6 +13,9 @@ type FS interface {
 	Lstat(name string) (fs.FileInfo, error)
 	ReadDir(name string) ([]fs.DirEntry, error)
 	Readlink(name string) (string, error)
+	// Open opens a file for reading. When the result has a
+	// Stat() (fs.FileInfo, error) method (as *os.File does) the archiver
+	// uses it to notice files that change while they are read.
 	Open(name string) (io.ReadCloser, error)
 }
 
@@ -27,5 +31,9 @@ func (OSFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name
 // Readlink calls os.Readlink.
 func (OSFS) Readlink(name string) (string, error) { return os.Readlink(name) }
 
-// Open calls os.Open.
-func (OSFS) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
+// Open opens name without following a final symlink and without blocking
+// (a path replaced by a symlink or a fifo since the scan must not make the
+// archiver read elsewhere or hang).
+func (OSFS) Open(name string) (io.ReadCloser, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}

@@ -3,8 +3,9 @@ package snapshot
 import (
 	"bufio"
 	"io"
-	"path"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
 // IgnoreFile is the name of the exclude file read from the workspace root.
@@ -21,19 +22,15 @@ var DefaultExcludes = []string{
 	".Trash-*/",
 }
 
-type rule struct {
-	pattern  string
-	negate   bool
-	dirOnly  bool
-	anchored bool // matched against the whole path, not only the base name
-	floating bool // anchored pattern that may start at any directory ("**/a/b")
+// Matcher decides which workspace paths are excluded, with gitignore
+// semantics (go-git's implementation): "#" comments, "!" negation, a
+// trailing "/" for directories only, a "/" elsewhere anchors the pattern
+// at the root, "**" matches any number of directories. The last matching
+// pattern wins.
+type Matcher struct {
+	patterns []gitignore.Pattern
+	m        gitignore.Matcher
 }
-
-// Matcher decides which workspace paths are excluded, using a subset of
-// gitignore syntax: "#" comments, "!" negation, a trailing "/" for
-// directories only, patterns with a "/" anchored at the root, "**/" prefix.
-// The last matching rule wins.
-type Matcher struct{ rules []rule }
 
 // NewMatcher builds a matcher from patterns, in order.
 func NewMatcher(patterns ...string) *Matcher {
@@ -41,6 +38,7 @@ func NewMatcher(patterns ...string) *Matcher {
 	for _, p := range patterns {
 		m.add(p)
 	}
+	m.m = gitignore.NewMatcher(m.patterns)
 	return m
 }
 
@@ -48,63 +46,20 @@ func NewMatcher(patterns ...string) *Matcher {
 func (m *Matcher) AddFrom(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		m.add(sc.Text())
+		m.add(strings.TrimSuffix(sc.Text(), "\r"))
 	}
+	m.m = gitignore.NewMatcher(m.patterns)
 	return sc.Err()
 }
 
 func (m *Matcher) add(p string) {
-	p = strings.TrimSpace(p)
-	if p == "" || strings.HasPrefix(p, "#") {
+	if strings.TrimSpace(p) == "" || strings.HasPrefix(p, "#") {
 		return
 	}
-	var r rule
-	if strings.HasPrefix(p, "!") {
-		r.negate, p = true, p[1:]
-	}
-	if strings.HasSuffix(p, "/") {
-		r.dirOnly, p = true, strings.TrimRight(p, "/")
-	}
-	if strings.HasPrefix(p, "**/") {
-		r.floating, p = true, strings.TrimPrefix(p, "**/")
-	}
-	if strings.Contains(p, "/") {
-		r.anchored, p = true, strings.TrimPrefix(p, "/")
-	}
-	if p == "" {
-		return
-	}
-	r.pattern = p
-	m.rules = append(m.rules, r)
+	m.patterns = append(m.patterns, gitignore.ParsePattern(p, nil))
 }
 
 // Excluded reports whether rel (slash-separated, relative) is excluded.
 func (m *Matcher) Excluded(rel string, isDir bool) bool {
-	excluded := false
-	for _, r := range m.rules {
-		if r.dirOnly && !isDir {
-			continue
-		}
-		if r.matches(rel) {
-			excluded = !r.negate
-		}
-	}
-	return excluded
-}
-
-func (r rule) matches(rel string) bool {
-	if !r.anchored {
-		ok, _ := path.Match(r.pattern, path.Base(rel))
-		return ok
-	}
-	for {
-		if ok, _ := path.Match(r.pattern, rel); ok {
-			return true
-		}
-		i := strings.IndexByte(rel, '/')
-		if !r.floating || i < 0 {
-			return false
-		}
-		rel = rel[i+1:]
-	}
+	return m.m.Match(strings.Split(rel, "/"), isDir)
 }

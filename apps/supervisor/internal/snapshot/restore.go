@@ -1,81 +1,124 @@
 package snapshot
 
 import (
-	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
-
-	"github.com/dev8/images/apps/supervisor/internal/xio"
 )
 
-// OpenArchive returns the raw bytes of the archive with the given ID.
+// OpenArchive opens the archive with the given ID for reading.
 type OpenArchive func(ctx context.Context, id string) (io.ReadCloser, error)
 
-// ErrCorrupt marks a snapshot whose data does not match its manifest.
+// ErrCorrupt is wrapped by restore errors caused by damaged snapshot data.
 var ErrCorrupt = errors.New("snapshot is corrupt")
 
+// ErrTransport is wrapped by restore errors caused by failing to read an
+// archive (a dropped connection, an unreachable backend): the snapshot may
+// be intact, and trying again may succeed.
+var ErrTransport = errors.New("transport error")
+
+// RestoreOptions changes how Restore treats damage.
+type RestoreOptions struct {
+	// SkipCorrupt restores every file that verifies and reports the others
+	// in RestoreReport.Lost, instead of failing on the first damage.
+	SkipCorrupt bool
+}
+
+// RestoreReport tells what a successful restore could not bring back.
+type RestoreReport struct {
+	Lost         []Name    `json:"lost,omitempty"`         // damaged files left out (SkipCorrupt)
+	Inconsistent []Name    `json:"inconsistent,omitempty"` // files that were changing when backed up
+	Skipped      []Skipped `json:"skipped,omitempty"`      // paths the backup could not read
+}
+
 // Restore writes snapshot m into target, which must be empty or absent.
-// Everything is extracted into a staging directory inside target and checked
-// against the manifest's checksums first; only a fully verified snapshot is
-// moved into place, so a corrupt or truncated one leaves target untouched.
-func Restore(ctx context.Context, m *Manifest, target string, open OpenArchive) error {
-	if err := checkPaths(m); err != nil {
-		return err
+// Everything is extracted into a staging directory inside target and each
+// file is checked against the manifest; then the entries are moved into
+// place and directory modes applied last (so read-only directories do not
+// get in the way). On failure nothing is left in target.
+func Restore(ctx context.Context, m *Manifest, target string, open OpenArchive, opt RestoreOptions) (RestoreReport, error) {
+	var rep RestoreReport
+	if err := checkEntries(m); err != nil {
+		return rep, fmt.Errorf("restore snapshot %s: %w", m.ID, err)
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return rep, fmt.Errorf("restore: %w", err)
 	}
 	if names, err := os.ReadDir(target); err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return rep, fmt.Errorf("restore: %w", err)
 	} else if len(names) > 0 {
-		return fmt.Errorf("restore: target %s is not empty", target)
+		return rep, fmt.Errorf("restore: target %s is not empty", target)
 	}
 	staging, err := os.MkdirTemp(target, ".restore-")
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return rep, fmt.Errorf("restore: %w", err)
 	}
-	if err := extract(ctx, m, staging, open); err != nil {
-		os.RemoveAll(staging)
-		return fmt.Errorf("restore snapshot %s: %w", m.ID, err)
+	r := &restorer{m: m, staging: staging, target: target, open: open, opt: opt}
+	if err := r.run(ctx, &rep); err != nil {
+		r.cleanup()
+		return RestoreReport{}, fmt.Errorf("restore snapshot %s: %w", m.ID, err)
 	}
-	return moveIntoPlace(m, staging, target)
+	for _, e := range m.Entries {
+		if e.Inconsistent {
+			rep.Inconsistent = append(rep.Inconsistent, Name(e.Path))
+		}
+	}
+	rep.Skipped = m.Skipped
+	return rep, nil
 }
 
-func checkPaths(m *Manifest) error {
-	for _, e := range m.Entries {
+// checkEntries refuses paths that leave the target, duplicates, and
+// entries whose parent is not a directory of the snapshot (which could
+// make a write follow a symlink out of the target).
+func checkEntries(m *Manifest) error {
+	dirs := map[string]bool{".": true}
+	for i, e := range m.Entries {
 		if e.Path != "." && !filepath.IsLocal(filepath.FromSlash(e.Path)) {
-			return fmt.Errorf("restore snapshot %s: %w: unsafe path %q", m.ID, ErrCorrupt, e.Path)
+			return fmt.Errorf("%w: unsafe path %q", ErrCorrupt, e.Path)
+		}
+		if i > 0 && m.Entries[i-1].Path >= e.Path {
+			return fmt.Errorf("%w: entries out of order at %q", ErrCorrupt, e.Path)
+		}
+		if e.Path != "." && !dirs[path.Dir(e.Path)] {
+			return fmt.Errorf("%w: the parent of %q is not a directory of the snapshot", ErrCorrupt, e.Path)
+		}
+		if e.Kind == KindDir {
+			dirs[e.Path] = true
 		}
 	}
 	return nil
 }
 
-func extract(ctx context.Context, m *Manifest, dir string, open OpenArchive) error {
-	entries := append([]Entry(nil), m.Entries...)
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+type restorer struct {
+	m       *Manifest
+	staging string
+	target  string
+	open    OpenArchive
+	opt     RestoreOptions
+	moved   []string // top-level names already moved into target
+}
+
+func (r *restorer) run(ctx context.Context, rep *RestoreReport) error {
 	byArchive := map[string]map[string]*Entry{}
-	for i := range entries {
-		e := &entries[i]
-		p := filepath.Join(dir, filepath.FromSlash(e.Path))
+	for i := range r.m.Entries {
+		e := &r.m.Entries[i]
+		p := r.at(r.staging, e.Path)
 		var err error
 		switch {
 		case e.Path == ".":
 		case e.Kind == KindDir:
 			err = os.Mkdir(p, 0o700)
-		case e.Kind == KindSymlink:
-			err = os.Symlink(e.Link, p)
-		case e.needsContent():
+		case e.NeedsContent():
 			if byArchive[e.Archive] == nil {
 				byArchive[e.Archive] = map[string]*Entry{}
 			}
@@ -87,101 +130,89 @@ func extract(ctx context.Context, m *Manifest, dir string, open OpenArchive) err
 			return err
 		}
 	}
-	ids := make([]string, 0, len(byArchive))
-	for id := range byArchive {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		if err := extractArchive(ctx, m, id, dir, byArchive[id], open); err != nil {
+	lost := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(byArchive)) {
+		if err := r.extract(ctx, id, byArchive[id], lost); err != nil {
 			return err
 		}
 	}
-	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Path == "." {
-			continue
-		}
-		if err := applyMeta(filepath.Join(dir, filepath.FromSlash(entries[i].Path)), entries[i]); err != nil {
-			return err
+	for _, name := range slices.Sorted(maps.Keys(lost)) {
+		rep.Lost = append(rep.Lost, Name(name))
+	}
+	for _, e := range r.m.Entries {
+		if e.Kind == KindSymlink {
+			if err := os.Symlink(e.Link, r.at(r.staging, e.Path)); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	for _, e := range r.m.Entries {
+		if e.Kind != KindDir && !lost[e.Path] {
+			if err := applyMeta(r.at(r.staging, e.Path), e); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.moveIntoPlace(); err != nil {
+		return err
+	}
+	return r.applyDirMeta()
 }
 
-func extractArchive(ctx context.Context, m *Manifest, id, dir string, want map[string]*Entry, open OpenArchive) error {
-	rc, err := open(ctx, id)
-	if err != nil {
-		return fmt.Errorf("open archive %s: %w", id, err)
-	}
-	defer rc.Close()
-	raw := &counter{w: io.Discard}
-	src := io.TeeReader(xio.CtxReader{Ctx: ctx, R: rc}, raw)
-	zr, err := zstd.NewReader(src)
-	if err != nil {
-		return fmt.Errorf("%w: archive %s: %v", ErrCorrupt, id, err)
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
-	buf := make([]byte, 256<<10)
-	written := map[string]bool{}
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return corrupt(ctx, id, err)
-		}
-		e, ok := want[hdr.Name]
-		if !ok || written[hdr.Name] {
-			continue
-		}
-		if err := writeFile(filepath.Join(dir, filepath.FromSlash(e.Path)), tr, e, buf); err != nil {
-			return corrupt(ctx, id, err)
-		}
-		written[hdr.Name] = true
-	}
-	if _, err := io.CopyBuffer(io.Discard, zr, buf); err != nil {
-		return corrupt(ctx, id, err)
-	}
-	if _, err := io.CopyBuffer(io.Discard, src, buf); err != nil {
-		return corrupt(ctx, id, err)
-	}
-	for name := range want {
-		if !written[name] {
-			return fmt.Errorf("%w: archive %s is truncated: %q is missing", ErrCorrupt, id, name)
-		}
-	}
-	if got, exp := raw.n, m.Archives[id].Size; got != exp {
-		return fmt.Errorf("%w: archive %s has %d bytes, manifest says %d", ErrCorrupt, id, got, exp)
-	}
-	return nil
-}
+func (r *restorer) at(dir, rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
 
-func corrupt(ctx context.Context, id string, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("%w: archive %s: %v", ErrCorrupt, id, err)
-}
-
-func writeFile(p string, r io.Reader, e *Entry, buf []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+func (r *restorer) moveIntoPlace() error {
+	children, err := os.ReadDir(r.staging)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), r, buf)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	for _, c := range children {
+		if err := os.Rename(r.at(r.staging, c.Name()), r.at(r.target, c.Name())); err != nil {
+			return fmt.Errorf("move into place: %w", err)
+		}
+		r.moved = append(r.moved, c.Name())
 	}
-	if err != nil {
-		return fmt.Errorf("%q: %w", e.Path, err)
+	return os.Remove(r.staging)
+}
+
+// applyDirMeta sets directories' owners, modes and times in place,
+// deepest first, the target itself (the snapshot's root) last.
+func (r *restorer) applyDirMeta() error {
+	var dirs []Entry
+	for _, e := range r.m.Entries {
+		if e.Kind == KindDir {
+			dirs = append(dirs, e)
+		}
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != e.Size || sum != e.SHA256 {
-		return fmt.Errorf("%q: got %d bytes with sha256 %s, manifest says %d bytes with %s", e.Path, n, sum, e.Size, e.SHA256)
+	sort.Slice(dirs, func(i, j int) bool { return dirs[i].Path > dirs[j].Path })
+	for _, e := range dirs {
+		if err := applyMeta(r.at(r.target, e.Path), e); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// cleanup removes everything the restore created inside the target,
+// making read-only directories writable first.
+func (r *restorer) cleanup() {
+	forceRemove(r.staging)
+	for _, name := range r.moved {
+		forceRemove(r.at(r.target, name))
+	}
+}
+
+func forceRemove(p string) {
+	if os.RemoveAll(p) == nil {
+		return
+	}
+	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(q, 0o700)
+		}
+		return nil
+	})
+	os.RemoveAll(p)
 }
 
 func applyMeta(p string, e Entry) error {
@@ -202,25 +233,4 @@ func applyMeta(p string, e Entry) error {
 func specialBits(mode uint32) fs.FileMode {
 	m := fs.FileMode(mode)
 	return m & (fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-}
-
-func moveIntoPlace(m *Manifest, staging, target string) error {
-	children, err := os.ReadDir(staging)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	for _, c := range children {
-		if err := os.Rename(filepath.Join(staging, c.Name()), filepath.Join(target, c.Name())); err != nil {
-			return fmt.Errorf("restore: move into place: %w", err)
-		}
-	}
-	if err := os.Remove(staging); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	for _, e := range m.Entries {
-		if e.Path == "." {
-			return applyMeta(target, e)
-		}
-	}
-	return nil
 }

@@ -18,9 +18,11 @@ type Scanner struct {
 	Excludes []string // patterns added after DefaultExcludes and before .backupignore
 }
 
-// Scan walks the root and returns its entries sorted by path. Paths that
-// vanish during the walk are skipped.
-func (s *Scanner) Scan() ([]Entry, error) {
+// Scan walks the root and returns its entries sorted by path. A path that
+// vanishes during the walk, or that cannot be listed or read (a directory
+// the supervisor may not open), is left out and reported in skipped; only
+// a problem with the root itself or .backupignore is an error.
+func (s *Scanner) Scan() (entries []Entry, skipped []Skipped, err error) {
 	fsys := s.FS
 	if fsys == nil {
 		fsys = OSFS{}
@@ -30,48 +32,61 @@ func (s *Scanner) Scan() ([]Entry, error) {
 		err = m.AddFrom(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", IgnoreFile, err)
+			return nil, nil, fmt.Errorf("read %s: %w", IgnoreFile, err)
 		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("read %s: %w", IgnoreFile, err)
 	}
 	w := walker{fs: fsys, root: s.Root, match: m}
 	info, err := fsys.Lstat(s.Root)
 	if err != nil {
-		return nil, fmt.Errorf("scan workspace: %w", err)
+		return nil, nil, fmt.Errorf("scan workspace: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, fmt.Errorf("scan workspace: %s is not a directory", s.Root)
+		return nil, nil, fmt.Errorf("scan workspace: %s is not a directory", s.Root)
 	}
-	if err := w.visit(".", info); err != nil {
-		return nil, err
-	}
+	w.visit(".", info)
 	sort.Slice(w.out, func(i, j int) bool { return w.out[i].Path < w.out[j].Path })
-	return w.out, nil
+	return w.out, w.skipped, nil
 }
 
 type walker struct {
-	fs    FS
-	root  string
-	match *Matcher
-	out   []Entry
+	fs      FS
+	root    string
+	match   *Matcher
+	out     []Entry
+	skipped []Skipped
 }
 
 func (w *walker) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }
 
-func (w *walker) visit(rel string, info fs.FileInfo) error {
+func (w *walker) skip(rel string, err error) {
+	w.skipped = append(w.skipped, Skipped{Path: Name(rel), Reason: Reason(err)})
+}
+
+func (w *walker) visit(rel string, info fs.FileInfo) {
 	e, ok, err := w.entry(rel, info)
-	if err != nil || !ok {
-		return err
+	if err != nil {
+		w.skip(rel, err)
+		return
+	}
+	if !ok {
+		return
 	}
 	w.out = append(w.out, e)
 	if e.Kind != KindDir {
-		return nil
+		return
 	}
 	children, err := w.fs.ReadDir(w.abs(rel))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		w.out = w.out[:len(w.out)-1]
+		w.skip(rel, err)
+		return
 	}
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", rel, err)
+		// The directory itself is kept (as an empty one); its content is not.
+		w.skip(rel+"/", err)
+		return
 	}
 	for _, c := range children {
 		crel := path.Join(rel, c.Name())
@@ -79,22 +94,34 @@ func (w *walker) visit(rel string, info fs.FileInfo) error {
 			continue
 		}
 		ci, err := w.fs.Lstat(w.abs(crel))
-		if errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
+			w.skip(crel, err)
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("scan %s: %w", crel, err)
-		}
-		if err := w.visit(crel, ci); err != nil {
-			return err
-		}
+		w.visit(crel, ci)
 	}
-	return nil
 }
 
 // entry converts info; ok is false for types that are not backed up
 // (sockets, devices, fifos).
 func (w *walker) entry(rel string, info fs.FileInfo) (Entry, bool, error) {
+	e := entryFromInfo(rel, info)
+	switch {
+	case info.Mode().IsRegular(), info.IsDir():
+	case info.Mode()&fs.ModeSymlink != 0:
+		target, err := w.fs.Readlink(w.abs(rel))
+		if err != nil {
+			return e, false, err
+		}
+		e.Link = target
+	default:
+		return e, false, nil
+	}
+	return e, true, nil
+}
+
+// entryFromInfo fills an entry's metadata from lstat or fstat output.
+func entryFromInfo(rel string, info fs.FileInfo) Entry {
 	e := Entry{Path: rel, Mode: uint32(info.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)),
 		MTime: info.ModTime().UnixNano()}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
@@ -108,45 +135,19 @@ func (w *walker) entry(rel string, info fs.FileInfo) (Entry, bool, error) {
 		e.Kind = KindDir
 	case info.Mode()&fs.ModeSymlink != 0:
 		e.Kind = KindSymlink
-		target, err := w.fs.Readlink(w.abs(rel))
-		if errors.Is(err, fs.ErrNotExist) {
-			return e, false, nil
-		}
-		if err != nil {
-			return e, false, fmt.Errorf("scan %s: %w", rel, err)
-		}
-		e.Link = target
-	default:
-		return e, false, nil
 	}
-	return e, true, nil
+	return e
 }
 
-// Diff carries checksums and archive references over from prev for entries
-// whose metadata is unchanged. It returns the entries whose content must be
-// read, and whether anything at all differs from prev.
-func Diff(prev *Manifest, cur []Entry) (toRead []int, changed bool) {
-	old := map[string]Entry{}
-	if prev != nil {
-		for _, e := range prev.Entries {
-			old[e.Path] = e
-		}
+// Reason says briefly why a path was skipped: "vanished", the errno's
+// text, or the error.
+func Reason(err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "vanished"
 	}
-	changed = prev == nil || len(prev.Entries) != len(cur)
-	for i := range cur {
-		o, ok := old[cur[i].Path]
-		if ok && o.sameMeta(cur[i]) {
-			cur[i].SHA256, cur[i].Archive = o.SHA256, o.Archive
-			continue
-		}
-		changed = true
-		if cur[i].needsContent() {
-			toRead = append(toRead, i)
-		} else if cur[i].Kind == KindFile {
-			cur[i].SHA256 = emptySHA256
-		}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
 	}
-	return toRead, changed
+	return err.Error()
 }
-
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

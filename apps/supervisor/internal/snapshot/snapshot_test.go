@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func TestMatcher(t *testing.T) {
@@ -31,6 +34,7 @@ func TestMatcher(t *testing.T) {
 		{"build", true, true},
 		{"src/build", true, false}, // anchored at root
 		{"docs/tmp", false, true},
+		{"docs/tmp/x", false, true}, // inside an excluded path
 		{"x/docs/tmp", false, false},
 		{"main.go", false, false},
 	}
@@ -48,7 +52,7 @@ func TestScanReadsBackupignore(t *testing.T) {
 		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
 		os.WriteFile(filepath.Join(root, p), []byte(p), 0o644)
 	}
-	entries, err := (&Scanner{Root: root}).Scan()
+	entries, _, err := (&Scanner{Root: root}).Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,57 +78,44 @@ func (f failingFS) Open(name string) (io.ReadCloser, error) {
 	return f.OSFS.Open(name)
 }
 
-func TestArchiveReportsUnreadableFile(t *testing.T) {
+func TestArchiveSkipsUnreadableFile(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "locked"), []byte("data"), 0o644)
+	os.WriteFile(filepath.Join(root, "open"), []byte("data"), 0o644)
 	s := &Scanner{Root: root, FS: failingFS{failOpen: "locked"}}
-	entries, err := s.Scan()
+	entries, _, err := s.Scan()
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, changed := Diff(nil, entries)
-	if !changed || len(idx) != 1 {
-		t.Fatalf("diff = %v %v", idx, changed)
+	var idx []int
+	for i, e := range entries {
+		if e.NeedsContent() {
+			idx = append(idx, i)
+		}
 	}
-	aw := &ArchiveWriter{Root: root, FS: s.FS}
-	_, err = aw.Write(context.Background(), io.Discard, "a1", entries, idx)
-	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "locked") {
-		t.Fatalf("want a permission error naming the file, got %v", err)
+	aw := &ArchiveWriter{Root: root, FS: s.FS, Settle: time.Millisecond}
+	res, err := aw.Write(context.Background(), io.Discard, "a1", entries, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[idx[0]] != "permission denied" || entries[idx[1]].Archive != "a1" {
+		t.Fatalf("skipped %v, entries %+v", res.Skipped, entries)
 	}
 }
 
-func TestDiff(t *testing.T) {
-	prev := &Manifest{Entries: []Entry{
-		{Path: ".", Kind: KindDir, MTime: 1},
-		{Path: "a", Kind: KindFile, Size: 3, MTime: 1, SHA256: "aaa", Archive: "x"},
-		{Path: "b", Kind: KindFile, Size: 3, MTime: 1, SHA256: "bbb", Archive: "x"},
-	}}
-	tests := []struct {
-		name        string
-		cur         []Entry
-		wantRead    int
-		wantChanged bool
-	}{
-		{"same", []Entry{prev.Entries[0], prev.Entries[1], prev.Entries[2]}, 0, false},
-		{"modified", []Entry{prev.Entries[0], prev.Entries[1], {Path: "b", Kind: KindFile, Size: 3, MTime: 2}}, 1, true},
-		{"chmod only", []Entry{prev.Entries[0], prev.Entries[1], {Path: "b", Kind: KindFile, Size: 3, MTime: 1, Mode: 0o600}}, 1, true},
-		{"deleted", []Entry{prev.Entries[0], prev.Entries[1]}, 0, true},
-		{"new empty file", []Entry{prev.Entries[0], prev.Entries[1], prev.Entries[2], {Path: "c", Kind: KindFile}}, 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cur := append([]Entry(nil), tc.cur...)
-			for i := range cur {
-				cur[i].SHA256, cur[i].Archive = "", ""
-			}
-			idx, changed := Diff(prev, cur)
-			if len(idx) != tc.wantRead || changed != tc.wantChanged {
-				t.Fatalf("read %d changed %v", len(idx), changed)
-			}
-			if cur[1].SHA256 != "aaa" || cur[1].Archive != "x" {
-				t.Fatal("unchanged entry lost its checksum")
-			}
-		})
+func TestNameJSON(t *testing.T) {
+	for _, name := range []string{"plain", "ünïcødé", "caf\xe9", "\xff\x00x", "quote\"<&>"} {
+		b, err := json.Marshal(Entry{Path: name, Link: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e Entry
+		if err := json.Unmarshal(b, &e); err != nil || e.Path != name || e.Link != name {
+			t.Fatalf("%q: %s decoded as %q %q (%v)", name, b, e.Path, e.Link, err)
+		}
+		if !utf8.ValidString(name) && !strings.Contains(string(b), `"path":{"base64":`) {
+			t.Fatalf("%q: not base64 in %s", name, b)
+		}
 	}
 }
 
@@ -145,13 +136,13 @@ func TestManifestRejectsDamage(t *testing.T) {
 
 func TestRestoreRefusesUnsafePathsAndNonEmptyTarget(t *testing.T) {
 	m := &Manifest{Version: FormatVersion, ID: "s1", Entries: []Entry{{Path: "../escape", Kind: KindFile}}}
-	if err := Restore(context.Background(), m, t.TempDir(), nil); !errors.Is(err, ErrCorrupt) {
+	if _, err := Restore(context.Background(), m, t.TempDir(), nil, RestoreOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("unsafe path: %v", err)
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "existing"), nil, 0o644)
 	ok := &Manifest{Version: FormatVersion, ID: "s2", Entries: []Entry{{Path: ".", Kind: KindDir}}}
-	if err := Restore(context.Background(), ok, dir, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if _, err := Restore(context.Background(), ok, dir, nil, RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("non-empty target: %v", err)
 	}
 }

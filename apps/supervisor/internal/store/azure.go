@@ -2,22 +2,25 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
 // AzureOptions configures an Azure Blob Storage target.
 type AzureOptions struct {
 	AccountName, AccountKey, Container, Endpoint, Prefix string
-	Timeout                                              time.Duration // response header timeout
+	Timeout                                              time.Duration     // progress deadline of every request
+	MaxAttempts                                          int               // attempts per request; 0 means DefaultAttempts
+	Transport                                            http.RoundTripper // nil means a clone of http.DefaultTransport
 }
 
 // Azure stores objects as block blobs in one container.
@@ -25,10 +28,12 @@ type Azure struct {
 	client    *azblob.Client
 	container string
 	prefix    string
+	attempts  int
 }
 
-// NewAzure builds a shared-key client. Endpoint defaults to the public
-// service URL of the account; set it for Azurite or sovereign clouds.
+// NewAzure builds a shared-key client with the SDK's retry policy.
+// Endpoint defaults to the public service URL of the account; set it for
+// Azurite or sovereign clouds.
 func NewAzure(o AzureOptions) (*Azure, error) {
 	cred, err := azblob.NewSharedKeyCredential(o.AccountName, o.AccountKey)
 	if err != nil {
@@ -38,14 +43,22 @@ func NewAzure(o AzureOptions) (*Azure, error) {
 	if endpoint == "" {
 		endpoint = "https://" + o.AccountName + ".blob.core.windows.net"
 	}
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	retries := int32(attempts - 1)
+	if retries == 0 {
+		retries = -1 // 0 would mean the SDK's default
+	}
 	c, err := azblob.NewClientWithSharedKeyCredential(endpoint+"/", cred, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: newHTTPClient(o.Timeout),
-		Retry:     policy.RetryOptions{MaxRetries: -1}, // Retrying does the retries
+		Transport: newHTTPClient(o.Timeout, o.Transport),
+		Retry:     policy.RetryOptions{MaxRetries: retries, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 10 * time.Second},
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("azure client: %w", err)
 	}
-	return &Azure{client: c, container: o.Container, prefix: o.Prefix}, nil
+	return &Azure{client: c, container: o.Container, prefix: o.Prefix, attempts: attempts}, nil
 }
 
 // Client exposes the SDK client (tests use it to create containers).
@@ -54,38 +67,61 @@ func (a *Azure) Client() *azblob.Client { return a.client }
 // Name returns "azure".
 func (a *Azure) Name() string { return "azure" }
 
-// Put stages blocks and commits the block list last, so the blob appears
-// only when complete.
-func (a *Azure) Put(ctx context.Context, key string, r io.ReadSeeker, size int64) error {
-	_, err := a.client.UploadStream(ctx, a.container, joinKey(a.prefix, key), &exactReader{r: r, left: size},
-		&azblob.UploadStreamOptions{BlockSize: 8 << 20, Concurrency: 2})
+// PutFile uploads the file as a block blob: one request up to 256 MiB,
+// otherwise staged blocks whose list is committed last, so the blob
+// appears only when complete.
+func (a *Azure) PutFile(ctx context.Context, key, path string) (Object, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return Object{}, err
+	}
+	defer f.Close()
+	resp, err := a.client.UploadFile(ctx, a.container, joinKey(a.prefix, key), f,
+		&azblob.UploadFileOptions{BlockSize: 8 << 20, Concurrency: 2})
+	if err != nil {
+		return Object{}, classifyAzure(err)
+	}
+	return Object{Key: key, Size: size, Version: azureETag(resp.ETag)}, nil
+}
+
+// PutBytes uploads data in one request.
+func (a *Azure) PutBytes(ctx context.Context, key string, data []byte) error {
+	_, err := a.client.UploadBuffer(ctx, a.container, joinKey(a.prefix, key), data, nil)
 	return classifyAzure(err)
 }
 
-// Get streams the blob.
+// Get streams the blob through the SDK's retry reader, which resumes a
+// lost connection with a ranged request for the same ETag.
 func (a *Azure) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	resp, err := a.client.DownloadStream(ctx, a.container, joinKey(a.prefix, key), nil)
 	if err != nil {
 		return nil, classifyAzure(err)
 	}
-	return resp.Body, nil
+	return resp.NewRetryReader(ctx, &blob.RetryReaderOptions{MaxRetries: int32(a.attempts - 1)}), nil
 }
 
 // List pages through the blobs under prefix.
-func (a *Azure) List(ctx context.Context, prefix string) ([]string, error) {
+func (a *Azure) List(ctx context.Context, prefix string) ([]Object, error) {
 	p := joinKey(a.prefix, prefix)
 	pager := a.client.NewListBlobsFlatPager(a.container, &azblob.ListBlobsFlatOptions{Prefix: &p})
-	var keys []string
+	var objs []Object
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, classifyAzure(err)
 		}
 		for _, b := range page.Segment.BlobItems {
-			keys = append(keys, stripPrefix(a.prefix, *b.Name))
+			o := Object{Key: stripPrefix(a.prefix, *b.Name)}
+			if pr := b.Properties; pr != nil {
+				if pr.ContentLength != nil {
+					o.Size = *pr.ContentLength
+				}
+				o.Version = azureETag(pr.ETag)
+			}
+			objs = append(objs, o)
 		}
 	}
-	return keys, nil
+	return objs, nil
 }
 
 // Delete removes the blob.
@@ -94,41 +130,17 @@ func (a *Azure) Delete(ctx context.Context, key string) error {
 	return ignoreNotFound(classifyAzure(err))
 }
 
-func classifyAzure(err error) error {
-	if err == nil {
-		return nil
+// azureETag is the ETag without the quotes some answers carry.
+func azureETag(e *azcore.ETag) string {
+	if e == nil {
+		return ""
 	}
-	if bloberror.HasCode(err, bloberror.BlobNotFound) {
+	return strings.Trim(string(*e), `"`)
+}
+
+func classifyAzure(err error) error {
+	if err != nil && bloberror.HasCode(err, bloberror.BlobNotFound) {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		switch re.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest:
-			return Permanent(err)
-		}
-	}
 	return err
-}
-
-// exactReader yields exactly left bytes, failing (so that the block list is
-// never committed) when the source ends early.
-type exactReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.left <= 0 {
-		return 0, io.EOF
-	}
-	n, err := e.r.Read(p[:min(int64(len(p)), e.left)])
-	e.left -= int64(n)
-	if err == io.EOF && e.left > 0 {
-		return n, Permanent(io.ErrUnexpectedEOF)
-	}
-	if err == io.EOF {
-		err = nil
-	}
-	return n, err
 }

@@ -23,108 +23,137 @@ type Local struct {
 // Name returns "mount".
 func (l *Local) Name() string { return "mount" }
 
-func (l *Local) path(key string) string { return filepath.Join(l.Dir, filepath.FromSlash(key)) }
-
-// mkdirFor creates the directories under Dir that key needs. Dir itself must
-// exist: a volume that is not mounted is an error, not a new empty directory.
-func (l *Local) mkdirFor(key string) (string, error) {
-	if info, err := os.Stat(l.Dir); err != nil || !info.IsDir() {
-		return "", Permanent(fmt.Errorf("backup mount path %s is not an existing directory (is the volume mounted?)", l.Dir))
+// path maps a key to a file under Dir; keys that would leave Dir are refused.
+func (l *Local) path(key string) (string, error) {
+	if !filepath.IsLocal(filepath.FromSlash(key)) {
+		return "", fmt.Errorf("key %q is not a path inside the backup mount", key)
 	}
-	dir := filepath.Dir(l.path(key))
-	return dir, classifyOS(os.MkdirAll(dir, 0o700))
+	return filepath.Join(l.Dir, filepath.FromSlash(key)), nil
 }
 
-// Put writes to a temporary file in the destination directory, checks the
-// byte count, fsyncs, renames and fsyncs the directory.
-func (l *Local) Put(ctx context.Context, key string, r io.ReadSeeker, size int64) (err error) {
-	dst := l.path(key)
-	dir, err := l.mkdirFor(key)
+// mounted checks that Dir exists: a volume that is not mounted is an
+// error, never a new empty directory.
+func (l *Local) mounted() error {
+	if info, err := os.Stat(l.Dir); err != nil || !info.IsDir() {
+		return fmt.Errorf("backup mount path %s is not an existing directory (is the volume mounted?)", l.Dir)
+	}
+	return nil
+}
+
+// prepare returns the destination of key and creates the directories it needs.
+func (l *Local) prepare(key string) (string, error) {
+	if err := l.mounted(); err != nil {
+		return "", err
+	}
+	dst, err := l.path(key)
+	if err != nil {
+		return "", err
+	}
+	return dst, os.MkdirAll(filepath.Dir(dst), 0o700)
+}
+
+// PutBytes writes a temporary file in the destination directory, fsyncs
+// it, renames it into place and fsyncs the directory.
+func (l *Local) PutBytes(_ context.Context, key string, data []byte) error {
+	dst, err := l.prepare(key)
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(dst)+"-")
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-")
 	if err != nil {
-		return classifyOS(err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	n, err := io.Copy(f, xio.CtxReader{Ctx: ctx, R: r})
+	_, err = f.Write(data)
+	return commit(f, err, dst)
+}
+
+// commit fsyncs and closes the temporary file f (after writeErr, the error
+// of filling it), renames it to dst and fsyncs the directory; on failure
+// the temporary file is removed.
+func commit(f *os.File, writeErr error, dst string) error {
+	err := writeErr
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
 	if err != nil {
-		return classifyOS(err)
+		os.Remove(f.Name())
+		return err
 	}
-	if n != size {
-		return fmt.Errorf("put %s: wrote %d bytes, expected %d", key, n, size)
-	}
-	if err := f.Sync(); err != nil {
-		return classifyOS(err)
-	}
-	if err := f.Close(); err != nil {
-		return classifyOS(err)
-	}
-	if err := os.Rename(f.Name(), dst); err != nil {
-		return classifyOS(err)
-	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(dst))
 }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return classifyOS(err)
+		return err
 	}
 	defer d.Close()
-	return classifyOS(d.Sync())
+	return d.Sync()
 }
 
 // PutFile hard-links path into place when it is on the same filesystem
-// (no copy), then fsyncs, renames and fsyncs the directory like Put; across
-// filesystems it copies.
-func (l *Local) PutFile(ctx context.Context, key, path string, size int64) error {
-	dst := l.path(key)
-	dir, err := l.mkdirFor(key)
+// (no copy), otherwise copies it to a temporary file; then fsyncs, renames
+// and fsyncs the directory.
+func (l *Local) PutFile(ctx context.Context, key, path string) (Object, error) {
+	dst, err := l.prepare(key)
 	if err != nil {
-		return err
+		return Object{}, err
 	}
-	tmp := filepath.Join(dir, ".tmp-"+filepath.Base(dst)+"-link")
+	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-link")
 	os.Remove(tmp)
-	if err := os.Link(path, tmp); err != nil {
-		f, err := os.Open(path)
-		if err != nil {
-			return Permanent(err)
+	var f *os.File
+	if err := os.Link(path, tmp); err == nil {
+		if f, err = os.OpenFile(tmp, os.O_RDWR, 0); err != nil {
+			os.Remove(tmp)
+			return Object{}, err
 		}
-		defer f.Close()
-		return l.Put(ctx, key, f, size)
+		err = commit(f, nil, dst)
+	} else {
+		err = copyInto(ctx, path, dst)
 	}
-	if err := syncFile(tmp, size); err != nil {
-		os.Remove(tmp)
-		return err
+	if err != nil {
+		return Object{}, err
 	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return classifyOS(err)
+	info, err := os.Stat(dst)
+	if err != nil {
+		return Object{}, err
 	}
-	return syncDir(dir)
+	return l.object(key, info), nil
 }
 
-func syncFile(p string, size int64) error {
-	f, err := os.Open(p)
+func copyInto(ctx context.Context, path, dst string) error {
+	src, err := os.Open(path)
 	if err != nil {
-		return classifyOS(err)
+		return err
 	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil || info.Size() != size {
-		return fmt.Errorf("put %s: size mismatch (%v)", p, err)
+	defer src.Close()
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-")
+	if err != nil {
+		return err
 	}
-	return classifyOS(f.Sync())
+	_, err = io.Copy(f, xio.CtxReader{Ctx: ctx, R: src})
+	return commit(f, err, dst)
+}
+
+// object describes the file of key. Its version changes when the file is
+// replaced or written to (not with the ctime, which unlinking the spooled
+// copy changes too).
+func (l *Local) object(key string, info fs.FileInfo) Object {
+	v := fmt.Sprintf("%d-%d", info.Size(), info.ModTime().UnixNano())
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		v += fmt.Sprintf("-%d", st.Ino)
+	}
+	return Object{Key: key, Size: info.Size(), Version: v}
 }
 
 // SweepTemp removes temporary files older than age, left behind by a
-// process killed in the middle of a Put.
+// process killed in the middle of a put.
 func (l *Local) SweepTemp(age time.Duration) error {
 	cutoff := time.Now().Add(-age)
 	return filepath.WalkDir(l.Dir, func(p string, d fs.DirEntry, err error) error {
@@ -146,18 +175,31 @@ func (l *Local) SpoolDir() string { return filepath.Join(l.Dir, ".spool") }
 
 // Get opens the file for key.
 func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
-	f, err := os.Open(l.path(key))
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
+		if merr := l.mounted(); merr != nil {
+			return nil, merr
+		}
 		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
-	return f, classifyOS(err)
+	return f, err
 }
 
-// List returns the keys of the files under prefix, skipping temporary files.
-func (l *Local) List(_ context.Context, prefix string) ([]string, error) {
-	var keys []string
-	root := l.path(prefix)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// List returns the files under prefix, skipping temporary files.
+func (l *Local) List(_ context.Context, prefix string) ([]Object, error) {
+	if err := l.mounted(); err != nil {
+		return nil, err
+	}
+	root, err := l.path(prefix)
+	if err != nil {
+		return nil, err
+	}
+	var objs []Object
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -167,34 +209,32 @@ func (l *Local) List(_ context.Context, prefix string) ([]string, error) {
 		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return nil
 		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		rel, err := filepath.Rel(l.Dir, p)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, filepath.ToSlash(rel))
+		objs = append(objs, l.object(filepath.ToSlash(rel), info))
 		return nil
 	})
-	return keys, classifyOS(err)
+	return objs, err
 }
 
 // Delete removes the file for key.
 func (l *Local) Delete(_ context.Context, key string) error {
-	err := os.Remove(l.path(key))
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	err = os.Remove(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
-	}
-	return classifyOS(err)
-}
-
-// classifyOS marks disk-full, quota, permission and read-only errors permanent.
-func classifyOS(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EACCES, syscall.EPERM, syscall.EROFS} {
-		if errors.Is(err, errno) {
-			return Permanent(err)
-		}
 	}
 	return err
 }

@@ -5,43 +5,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
-
-// s3PartSize is the multipart chunk size; smaller objects use one PutObject.
-const s3PartSize = 16 << 20
 
 // S3Options configures an S3 or S3-compatible target.
 type S3Options struct {
 	Bucket, Region, Endpoint, Prefix string
 	AccessKeyID, SecretAccessKey     string
-	Timeout                          time.Duration // response header timeout
+	Timeout                          time.Duration     // progress deadline of every request
+	MaxAttempts                      int               // attempts per request; 0 means DefaultAttempts
+	Transport                        http.RoundTripper // nil means a clone of http.DefaultTransport
 }
 
 // S3 stores objects in an S3 bucket.
 type S3 struct {
-	client *s3.Client
-	bucket string
-	prefix string
+	client   *s3.Client
+	uploader *manager.Uploader
+	bucket   string
+	prefix   string
+	attempts int
 }
 
-// NewS3 builds the client with static credentials. With an endpoint
-// override, path-style addressing is used (moto, MinIO and friends).
+// NewS3 builds the client with static credentials, the SDK's standard
+// retryer and its transfer manager. With an endpoint override, path-style
+// addressing is used (moto, MinIO and friends).
 func NewS3(o S3Options) *S3 {
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
 	opts := s3.Options{
 		Region:                     o.Region,
 		Credentials:                credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, ""),
-		HTTPClient:                 newHTTPClient(o.Timeout),
-		Retryer:                    aws.NopRetryer{}, // Retrying does the retries
+		HTTPClient:                 newHTTPClient(o.Timeout, o.Transport),
+		Retryer:                    newS3Retryer(attempts),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	}
@@ -49,7 +58,40 @@ func NewS3(o S3Options) *S3 {
 		opts.BaseEndpoint = aws.String(o.Endpoint)
 		opts.UsePathStyle = true
 	}
-	return &S3{client: s3.New(opts), bucket: o.Bucket, prefix: o.Prefix}
+	client := s3.New(opts)
+	// Parts are read from the file in place (it is an io.ReaderAt), not buffered.
+	up := manager.NewUploader(client, func(u *manager.Uploader) { u.PartSize, u.Concurrency = 16<<20, 2 })
+	return &S3{client: client, uploader: up, bucket: o.Bucket, prefix: o.Prefix, attempts: attempts}
+}
+
+// newS3Retryer is the SDK's standard retryer with attempts tries, an
+// exponential backoff from 0.5 s to 10 s with jitter, and no client-side
+// retry quota (a long outage must not use the retries up for later).
+func newS3Retryer(attempts int) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			return backoff(attempt), nil
+		})
+	})
+}
+
+// backoff is the wait before retry number attempt (1-based).
+func backoff(attempt int) time.Duration {
+	d := min(500*time.Millisecond<<min(attempt-1, 5), 10*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Client exposes the SDK client (tests use it to create buckets).
@@ -58,76 +100,55 @@ func (s *S3) Client() *s3.Client { return s.client }
 // Name returns "s3".
 func (s *S3) Name() string { return "s3" }
 
-// Put uploads r in one request, or as a multipart upload that is completed
-// only after every part is stored, so the object never appears partially.
-func (s *S3) Put(ctx context.Context, key string, r io.ReadSeeker, size int64) error {
+// PutFile uploads the file through the transfer manager: one request, or
+// a multipart upload that is completed only once every part is stored
+// (aborted when it fails).
+func (s *S3) PutFile(ctx context.Context, key, path string) (Object, error) {
+	f, size, err := openFile(path)
+	if err != nil {
+		return Object{}, err
+	}
+	defer f.Close()
 	k := joinKey(s.prefix, key)
-	if size <= s3PartSize {
-		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &k, Body: r, ContentLength: &size})
-		return classifyS3(err)
-	}
-	up, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &k})
+	out, err := s.uploader.Upload(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &k, Body: f})
 	if err != nil {
-		return classifyS3(err)
+		var mf manager.MultiUploadFailure
+		if errors.As(err, &mf) {
+			// The manager aborts with ctx, which may be over: abort again with a fresh one.
+			abort, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			s.client.AbortMultipartUpload(abort, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &k, UploadId: aws.String(mf.UploadID())})
+		}
+		return Object{}, classifyS3(err)
 	}
-	parts, err := s.uploadParts(ctx, k, up.UploadId, r, size)
-	if err == nil {
-		_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-			Bucket: &s.bucket, Key: &k, UploadId: up.UploadId,
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
-	}
-	if err != nil {
-		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		s.client.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: &k, UploadId: up.UploadId})
-	}
+	return Object{Key: key, Size: size, Version: etag(out.ETag)}, nil
+}
+
+// PutBytes uploads data in one request.
+func (s *S3) PutBytes(ctx context.Context, key string, data []byte) error {
+	k := joinKey(s.prefix, key)
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &k, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data)))})
 	return classifyS3(err)
 }
 
-func (s *S3) uploadParts(ctx context.Context, k string, id *string, r io.Reader, size int64) ([]types.CompletedPart, error) {
-	var parts []types.CompletedPart
-	buf := make([]byte, s3PartSize)
-	for n := int32(1); size > 0; n++ {
-		chunk := min(size, s3PartSize)
-		if _, err := io.ReadFull(r, buf[:chunk]); err != nil {
-			return nil, Permanent(fmt.Errorf("read part %d: %w", n, err))
-		}
-		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: &k, UploadId: id,
-			PartNumber: aws.Int32(n), Body: bytes.NewReader(buf[:chunk]), ContentLength: aws.Int64(chunk)})
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
-		size -= chunk
-	}
-	return parts, nil
-}
+func etag(p *string) string { return strings.Trim(aws.ToString(p), `"`) }
 
-// Get streams the object.
-func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	k := joinKey(s.prefix, key)
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &k})
-	if err != nil {
-		return nil, classifyS3(err)
-	}
-	return out.Body, nil
-}
-
-// List pages through the keys under prefix.
-func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
+// List pages through the objects under prefix.
+func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 	p := joinKey(s.prefix, prefix)
 	pager := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &p})
-	var keys []string
+	var objs []Object
 	for pager.HasMorePages() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, classifyS3(err)
 		}
 		for _, o := range page.Contents {
-			keys = append(keys, stripPrefix(s.prefix, aws.ToString(o.Key)))
+			objs = append(objs, Object{Key: stripPrefix(s.prefix, aws.ToString(o.Key)), Size: aws.ToInt64(o.Size), Version: etag(o.ETag)})
 		}
 	}
-	return keys, nil
+	return objs, nil
 }
 
 // Delete removes the object.
@@ -137,8 +158,35 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return ignoreNotFound(classifyS3(err))
 }
 
-// classifyS3 maps missing keys to ErrNotFound and authorization or
-// configuration failures to permanent errors.
+// AbortStaleUploads aborts the multipart uploads under prefix that were
+// started before before: those of runs that were killed or whose abort
+// could not reach the backend.
+func (s *S3) AbortStaleUploads(ctx context.Context, prefix string, before time.Time) (int, error) {
+	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: aws.String(joinKey(s.prefix, prefix))}
+	aborted := 0
+	for {
+		out, err := s.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return aborted, classifyS3(err)
+		}
+		for _, u := range out.Uploads {
+			if u.Initiated != nil && !u.Initiated.Before(before) {
+				continue
+			}
+			if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: u.Key,
+				UploadId: u.UploadId}); err != nil && !errors.Is(classifyS3(err), ErrNotFound) {
+				return aborted, classifyS3(err)
+			}
+			aborted++
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return aborted, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
+// classifyS3 maps missing keys to ErrNotFound.
 func classifyS3(err error) error {
 	if err == nil {
 		return nil
@@ -146,23 +194,13 @@ func classifyS3(err error) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
-		case "NoSuchKey", "NotFound":
+		case "NoSuchKey", "NotFound", "NoSuchUpload":
 			return fmt.Errorf("%w: %v", ErrNotFound, err)
-		case "RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable":
-			return err // transient, even when the status is 400
-		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
-			"AllAccessDisabled", "InvalidBucketName", "AccountProblem", "EntityTooLarge":
-			return Permanent(err)
 		}
 	}
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch re.HTTPStatusCode() {
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest:
-			return Permanent(err)
-		}
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound && !strings.Contains(err.Error(), "NoSuchBucket") {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err
 }

@@ -1,55 +1,66 @@
 // Package store implements the backup targets: a mounted volume, S3 and
-// Azure Blob Storage. Every Put is atomic: an object is either absent or
-// complete.
+// Azure Blob Storage. Every put is atomic: an object is either absent or
+// complete. Every request to S3 and Azure has a progress deadline and is
+// retried by the SDK's own retry policy.
 package store
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 )
+
+// Object describes a stored object.
+type Object struct {
+	Key  string
+	Size int64
+	// Version changes whenever the object is written again (the ETag on
+	// S3 and Azure; the inode, size and times of a file on a mount).
+	Version string
+}
 
 // Store is one backup target.
 type Store interface {
 	// Name identifies the target in logs and status ("mount", "s3", "azure").
 	Name() string
-	// Put stores size bytes read from r under key, atomically. r is rewound
-	// by the retry layer between attempts.
-	Put(ctx context.Context, key string, r io.ReadSeeker, size int64) error
-	// Get opens the object at key; a missing key gives an error wrapping ErrNotFound.
+	// PutFile stores the file at path under key, atomically.
+	PutFile(ctx context.Context, key, path string) (Object, error)
+	// PutBytes stores data under key, atomically.
+	PutBytes(ctx context.Context, key string, data []byte) error
+	// Get opens the object at key; a missing key gives an error wrapping
+	// ErrNotFound. A connection lost while reading is resumed where the
+	// backend allows it.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
-	// List returns the keys under prefix, in any order.
-	List(ctx context.Context, prefix string) ([]string, error)
+	// List returns the objects under prefix, in any order.
+	List(ctx context.Context, prefix string) ([]Object, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
 
-// ErrNotFound is wrapped by Get for a missing key.
-var ErrNotFound = errors.New("not found")
-
-// permanentError marks an error that retrying cannot fix.
-type permanentError struct{ err error }
-
-func (p permanentError) Error() string { return p.err.Error() }
-func (p permanentError) Unwrap() error { return p.err }
-
-// Permanent marks err as not worth retrying (disk full, access denied, ...).
-func Permanent(err error) error {
-	if err == nil || IsPermanent(err) {
-		return err
-	}
-	return permanentError{err}
+// UploadCleaner is implemented by stores whose interrupted uploads leave
+// hidden data behind (S3 multipart uploads).
+type UploadCleaner interface {
+	// AbortStaleUploads aborts the uploads under prefix started before
+	// before, and returns how many it aborted.
+	AbortStaleUploads(ctx context.Context, prefix string, before time.Time) (int, error)
 }
 
-// IsPermanent reports whether err was marked with Permanent or is a
-// not-found error. (A timeout is not: it matches context.DeadlineExceeded
-// but is transient; the retry loop checks its own context instead.)
-func IsPermanent(err error) bool {
-	var p permanentError
-	return errors.As(err, &p) || errors.Is(err, ErrNotFound)
+// Sweeper is implemented by stores that can leave temporary files behind
+// when the process is killed mid-write.
+type Sweeper interface {
+	SweepTemp(age time.Duration) error
 }
+
+// ErrNotFound is wrapped by Get for a missing key. It wraps
+// fs.ErrNotExist, so that packages that do not know this one can tell.
+var ErrNotFound = fmt.Errorf("not found (%w)", fs.ErrNotExist)
+
+// DefaultAttempts is the number of attempts per request when none is set.
+const DefaultAttempts = 5
 
 func joinKey(prefix, key string) string {
 	if prefix == "" {
@@ -65,29 +76,18 @@ func stripPrefix(prefix, key string) string {
 	return key[min(len(key), len(prefix)+1):]
 }
 
-// FilePutter is implemented by stores that can take a finished local file
-// more cheaply than by streaming it (a hard link on the same filesystem).
-type FilePutter interface {
-	PutFile(ctx context.Context, key, path string, size int64) error
-}
-
-// PutFile stores the file at path under key, through FilePutter when s has it.
-func PutFile(ctx context.Context, s Store, key, path string, size int64) error {
-	if fp, ok := s.(FilePutter); ok {
-		return fp.PutFile(ctx, key, path, size)
-	}
+// openFile opens a file to upload and returns its size.
+func openFile(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Permanent(err)
+		return nil, 0, err
 	}
-	defer f.Close()
-	return s.Put(ctx, key, f, size)
-}
-
-// Sweeper is implemented by stores that can leave temporary files behind
-// when the process is killed mid-write.
-type Sweeper interface {
-	SweepTemp(age time.Duration) error
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, info.Size(), nil
 }
 
 // ignoreNotFound makes deleting a missing key a success.

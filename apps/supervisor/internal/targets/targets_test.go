@@ -19,16 +19,16 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := Build(cfg.Backup, nil)
+	ts, err := Build(cfg.Backup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, s := range ts {
-		if _, ok := s.(*store.Retrying); !ok {
-			t.Errorf("%s is not wrapped with retries", s.Name())
-		}
 		names = append(names, s.Name())
+	}
+	if _, ok := ts[0].(*store.Local); !ok || ts[0].(*store.Local).Dir != "/mnt/azure-volume" {
+		t.Errorf("mount target: %#v", ts[0])
 	}
 	if !slices.Equal(names, []string{"mount", "s3", "azure"}) {
 		t.Fatalf("targets = %v", names)

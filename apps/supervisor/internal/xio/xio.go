@@ -1,4 +1,5 @@
-// Package xio holds small io helpers shared by the snapshot and store packages.
+// Package xio holds small io helpers shared by the snapshot, store and
+// backup packages.
 package xio
 
 import (
@@ -18,4 +19,22 @@ func (c CtxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.R.Read(p)
+}
+
+// Source reads from R, counting the bytes in N and keeping R's first error
+// (other than EOF) in Err, so that a caller can tell a failure to read the
+// source (a transport problem) from damage in what was read.
+type Source struct {
+	R   io.Reader
+	N   int64
+	Err error
+}
+
+func (s *Source) Read(p []byte) (int, error) {
+	n, err := s.R.Read(p)
+	s.N += int64(n)
+	if err != nil && err != io.EOF && s.Err == nil {
+		s.Err = err
+	}
+	return n, err
 }
