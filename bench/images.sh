@@ -89,4 +89,4 @@ if [[ -n "${size[workspace]:-}" ]]; then
     printf "workspace: %.0f MB against the original %.0f MB: %.2fx\n", s / 1e6, o / 1e6, s / o
   }'
 fi
-[[ "$offline" == false ]] || log "offline build: Azure CLI and code-server left out, Rust and the AWS CLI from Debian"
+[[ "$offline" == false ]] || log "offline build: Python, Rust and the AWS CLI from Debian, the Azure CLI from PyPI, code-server from npm"

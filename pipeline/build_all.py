@@ -3,22 +3,43 @@ parallel. A failed step is recorded against its image and step; the other images
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Generator
 
 import anyio
 import dagger
 from dagger import dag
 
-from pipeline import image_checks, scan
+from pipeline import image_checks, image_info
 from pipeline.catalog import Catalog
-from pipeline.errors import checked
+from pipeline.errors import checked, task_group
 from pipeline.reports import SUPERVISOR, ImageResult, Run, summary_markdown
-from pipeline.scan_report import Policy, summary
+from pipeline.scan_report import Policy
 from pipeline.structure_tests import Suite
 
 # What a failed step raises: a Dagger failure (RuntimeError from `checked`) or a bad report or suite.
 StepError = (RuntimeError, ValueError)
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def recording(result: ImageResult, step: str) -> Generator[None]:
+    """Record any failure of `step` against the image, so the other images and steps carry on; an
+    unexpected error (a bug) is recorded with its type and logged with its traceback."""
+    try:
+        yield
+    except Exception as e:
+        record_error(result, step, e)
+
+
+def record_error(result: ImageResult, step: str, error: Exception) -> None:
+    if isinstance(error, StepError):
+        result.record(step, "failed", str(error))
+    else:
+        log.error("image '%s': %s", result.name, step, exc_info=error)
+        result.record(step, "failed", f"{type(error).__name__}: {error}")
 
 
 @dataclasses.dataclass
@@ -30,6 +51,7 @@ class Runner:
     supervisor: dagger.File
     supervisor_test: dagger.Container | None  # None: skip the Go tests
     suites: Callable[[str], Awaitable[list[Suite]]]
+    tool: dagger.Container  # has tar: reads the image tarball's index
     trivy: image_checks.Trivy
     policy: Policy
     ignore_file: dagger.File | None
@@ -48,7 +70,7 @@ class Runner:
         for name in names:
             self.catalog.image(name)  # an unknown name fails the call before anything runs
         events = {name: anyio.Event() for name in [SUPERVISOR, *names]}
-        async with anyio.create_task_group() as tg:
+        async with task_group(self.title) as tg:
             tg.start_soon(self._supervisor, events[SUPERVISOR])
             for name in names:
                 tg.start_soon(self._image, name, events)
@@ -68,22 +90,19 @@ class Runner:
     async def _supervisor(self, done: anyio.Event) -> None:
         result = self.run.result(SUPERVISOR)
         try:
-            await checked(self.supervisor.sync(), "supervisor: build")
-            result.record("build", "passed")
-            self._built[SUPERVISOR] = True
-        except StepError as e:
-            result.record("build", "failed", str(e))
+            with recording(result, "build"):
+                await checked(self.supervisor.sync(), "supervisor: build")
+                result.record("build", "passed")
+                self._built[SUPERVISOR] = True
         finally:
             done.set()
         if self.supervisor_test is None:
             result.record("go test", "skipped")
             return
-        try:
+        with recording(result, "go test"):
             output = await checked(self.supervisor_test.stdout(), "supervisor: go test")
             result.record("go test", "passed")
             self.texts["supervisor/go-test.txt"] = output
-        except StepError as e:
-            result.record("go test", "failed", str(e))
 
     async def _image(self, name: str, events: dict[str, anyio.Event]) -> None:
         result = self.run.result(name)
@@ -98,6 +117,8 @@ class Runner:
                     result.record(step, "skipped", f"{blocked[0]} did not build")
                 return
             await self._build(name, result)
+        except Exception as e:
+            record_error(result, "checks" if self._built.get(name) else "build", e)
         finally:
             events[name].set()
 
@@ -113,8 +134,8 @@ class Runner:
         result.record("build", "passed")
         self._built[name] = True
         tarball = ctr.as_tarball()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._describe, name, result, tarball)
+        async with task_group(f"image '{name}'") as tg:
+            tg.start_soon(self._describe, name, result, ctr, tarball)
             tg.start_soon(self._test, name, result, ctr)
             if self.scans:
                 tg.start_soon(self._scan, name, result, tarball)
@@ -124,18 +145,14 @@ class Runner:
                 result.record("scan", "skipped", why)
                 result.record("sbom", "skipped", why)
 
-    async def _describe(self, name: str, result: ImageResult, tarball: dagger.File) -> None:
-        try:
-            result.size = await checked(tarball.size(), f"image '{name}': size")
-            result.digest = await image_checks.image_digest(name, tarball, self.trivy)
-        except StepError as e:
-            result.record("digest", "failed", str(e))
+    async def _describe(self, name: str, result: ImageResult, ctr: dagger.Container, tarball: dagger.File) -> None:
+        with recording(result, "digest"):
+            result.info = await image_info.describe(name, ctr, tarball, self.tool)
 
     async def _test(self, name: str, result: ImageResult, ctr: dagger.Container) -> None:
-        try:
+        with recording(result, "test"):
             tests = await image_checks.run_tests(ctr, await self.suites(name))
-        except StepError as e:
-            result.record("test", "failed", f"image '{name}': test: {e}")
+        if "test" in result.steps:  # the tests could not run
             return
         self.texts[f"{name}/tests.xml"] = tests.junit(name)
         result.record("test", "passed" if tests.passed else "failed", tests.counts())
@@ -149,11 +166,10 @@ class Runner:
             result.record("scan", "failed", str(e))
             return
         self.texts.update({f"{name}/{file}": text for file, text in scanned.files.items()})
-        decision = scanned.decision
-        result.record("scan", "passed" if decision.passed else "failed", summary(decision, self.policy))
+        result.record("scan", "passed" if scanned.passed else "failed", scanned.summary)
 
     async def _sbom(self, name: str, result: ImageResult, tarball: dagger.File) -> None:
-        sbom = scan.sbom(self.trivy.with_databases(), tarball)
+        sbom = image_checks.sbom(tarball, self.trivy, self.policy)
         try:
             await checked(sbom.sync(), f"image '{name}': sbom")
         except StepError as e:

@@ -21,6 +21,8 @@ FEATURES_DIR: Final = "docker/features"
 OptionType = Literal["string", "boolean", "integer"]
 OptionValue = str | bool | int
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPTION_TYPES: Final[dict[str, type]] = {"string": str, "boolean": bool, "integer": int}
 
 
@@ -42,6 +44,15 @@ class FeatureOption:
 
 
 @dataclasses.dataclass(frozen=True)
+class DevContainerInfo:
+    """feature.yaml's `devcontainer`: what the feature is as a Dev Container Feature."""
+
+    name: str  # display name
+    version: str  # MAJOR.MINOR.PATCH of the published feature
+    container_env: Mapping[str, str]  # set in containers that use it (Docker ENV syntax: ${PATH})
+
+
+@dataclasses.dataclass(frozen=True)
 class Feature:
     name: str
     directory: str  # relative to the repo root
@@ -49,6 +60,8 @@ class Feature:
     options: Mapping[str, FeatureOption]
     tests: str | None  # the feature's container-structure-test file, if any
     digest: str  # of what install.sh can read: the folder without its tests
+    installs_after: tuple[str, ...] = ()  # features that, when an image has them, install before this one
+    devcontainer: DevContainerInfo | None = None
 
     def env(self, overrides: Mapping[str, OptionValue]) -> list[tuple[str, str]]:
         """The build-time variables that carry this feature's options to install.sh."""
@@ -67,6 +80,7 @@ class CopiedFile:
     source: str  # relative to the repo root
     destination: str
     mode: int
+    digest: str  # of its content
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +106,7 @@ class Image:
 class Catalog:
     go_image: str
     supervisor_dir: str
+    supervisor_digest: str  # of the Go source the binary is built from (tests and docs left out)
     images: Mapping[str, Image]  # in build order: every parent before its children
 
     def image(self, name: str) -> Image:
@@ -132,7 +147,8 @@ def load(root: Path) -> Catalog:
     images: dict[str, Image] = {}
     for name in _order(specs):
         images[name] = _resolve(root, specs[name], images, features)
-    return Catalog(go_image=go_image, supervisor_dir=supervisor_dir, images=images)
+    supervisor_digest = folder_digest(root / supervisor_dir, ("*_test.go", "*.md"))
+    return Catalog(go_image, supervisor_dir, supervisor_digest, images)
 
 
 def load_feature(root: Path, name: str) -> Feature:
@@ -140,11 +156,16 @@ def load_feature(root: Path, name: str) -> Feature:
     file = f"{directory}/feature.yaml"
     raw = _read_yaml(root, file)
     reader = _Reader(file, None)
-    reader.only_keys(raw, "", {"description", "options"})
+    reader.only_keys(raw, "", {"description", "options", "installs-after", "devcontainer"})
     options: dict[str, FeatureOption] = {}
     for option_name, spec in reader.mapping(raw, "options", required=False).items():
         options[option_name] = _parse_option(reader, option_name, spec)
     _require_path(root, f"{directory}/install.sh", _Reader(file, None), "install.sh")
+    installs_after = reader.strings(raw, "installs-after", ())
+    for index, other in enumerate(installs_after):
+        if other == name or not _NAME.match(other) or not (root / FEATURES_DIR / other / "feature.yaml").is_file():
+            known = ", ".join(sorted(p.parent.name for p in (root / FEATURES_DIR).glob("*/feature.yaml")))
+            reader.fail(f"installs-after[{index}]", f"{other!r} is not another feature (known: {known})")
     tests = f"{directory}/tests.yaml"
     return Feature(
         name=name,
@@ -152,18 +173,43 @@ def load_feature(root: Path, name: str) -> Feature:
         description=reader.string(raw, "description", "description"),
         options=options,
         tests=tests if (root / tests).is_file() else None,
-        digest=_digest(root / directory),
+        digest=folder_digest(root / directory, ("tests*.yaml",)),
+        installs_after=installs_after,
+        devcontainer=_devcontainer_info(reader, raw),
     )
 
 
-def _digest(directory: Path) -> str:
-    """SHA-256 over the folder's files (path, executable bit, content), its test files left out.
+def _devcontainer_info(reader: _Reader, raw: Mapping[str, object]) -> DevContainerInfo | None:
+    if "devcontainer" not in raw:
+        return None
+    fields = reader.mapping(raw, "devcontainer")
+    reader.only_keys(fields, "devcontainer", {"name", "version", "container-env"})
+    version = reader.string(fields, "version", "devcontainer.version")
+    if not _SEMVER.fullmatch(version):
+        reader.fail("devcontainer.version", f"expected a version MAJOR.MINOR.PATCH such as 1.0.0, got {version!r}")
+    env = _as_dict(fields.get("container-env", {}))
+    if env is None:
+        reader.fail("devcontainer.container-env", f"expected a mapping, got {kind_of(fields['container-env'])}")
+    for variable, value in env.items():
+        key = f"devcontainer.container-env.{variable}"
+        if not _VARIABLE.fullmatch(variable):
+            reader.fail(key, f"not an environment variable name (must match {_VARIABLE.pattern})")
+        if not isinstance(value, str):
+            reader.fail(key, f"expected a string, got {kind_of(value)} {value!r}")
+    return DevContainerInfo(
+        name=reader.string(fields, "name", "devcontainer.name"),
+        version=version,
+        container_env={k: str(v) for k, v in env.items()},
+    )
 
-    Builders that do not hash bind mounts (podman's) rebuild a feature when this label changes.
-    """
+
+def folder_digest(directory: Path, left_out: tuple[str, ...]) -> str:
+    """SHA-256 over the folder's files (path, executable bit, content), but those whose names match
+    `left_out`. A feature's is labelled before its install, so that builders that do not hash bind
+    mounts (podman's) rebuild it when it changes."""
     total = hashlib.sha256()
     for path in sorted(directory.rglob("*")):
-        if path.is_file() and not fnmatch.fnmatch(path.name, "tests*.yaml"):
+        if path.is_file() and not any(fnmatch.fnmatch(path.name, pattern) for pattern in left_out):
             executable = "x" if path.stat().st_mode & 0o111 else "-"
             total.update(f"{path.relative_to(directory).as_posix()}\0{executable}\0".encode())
             total.update(hashlib.sha256(path.read_bytes()).digest())
@@ -237,6 +283,7 @@ def _resolve(root: Path, spec: _ImageSpec, done: Mapping[str, Image], features: 
                 CATALOG_PATH, f"features[{index}]", f"feature '{use.feature.name}' is already included", spec.name
             )
         uses.append(use)
+    _check_install_order(spec.name, uses, len(parent.features) if parent else 0)
     files = list(parent.files) if parent else []
     for index, entry in enumerate(reader.sequence(raw, "files", required=False)):
         files.append(_copied_file(root, reader, f"files[{index}]", entry))
@@ -263,6 +310,21 @@ def _resolve(root: Path, spec: _ImageSpec, done: Mapping[str, Image], features: 
         labels=(dict(parent.labels) if parent else {}) | reader.string_map(raw, "labels"),
         tests=tuple(tests),
     )
+
+
+def _check_install_order(image: str, uses: list[FeatureUse], inherited: int) -> None:
+    """A feature's `installs-after` features, when the image has them, come before it."""
+    names = [u.feature.name for u in uses]
+    for position, use in enumerate(uses):
+        for other in use.feature.installs_after:
+            if other in names[position + 1 :]:
+                raise CatalogError(
+                    CATALOG_PATH,
+                    f"features[{names.index(other) - inherited}]",
+                    f"'{other}' must come before '{use.feature.name}', which installs after it"
+                    f" ({use.feature.directory}/feature.yaml: installs-after)",
+                    image,
+                )
 
 
 def _feature_use(root: Path, reader: _Reader, key: str, entry: object, features: dict[str, Feature]) -> FeatureUse:
@@ -336,7 +398,9 @@ def _copied_file(root: Path, reader: _Reader, key: str, entry: object) -> Copied
     mode = reader.string(fields, "mode", f"{key}.mode", "0644")
     if not re.fullmatch(r"0[0-7]{3}", mode):
         reader.fail(f"{key}.mode", f'expected an octal string such as "0755", got {mode!r}')
-    return CopiedFile(source=source, destination=reader.string(fields, "dest", f"{key}.dest"), mode=int(mode, 8))
+    destination = reader.string(fields, "dest", f"{key}.dest")
+    digest = "sha256:" + hashlib.sha256((root / source).read_bytes()).hexdigest()
+    return CopiedFile(source=source, destination=destination, mode=int(mode, 8), digest=digest)
 
 
 def _require_path(root: Path, path: str, reader: _Reader, key: str, *, directory: bool = False) -> None:

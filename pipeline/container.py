@@ -9,15 +9,15 @@ from pipeline import plan as p
 from pipeline.caches import APT_CACHES, ContainerStep, mount, unmount
 
 
-def render(
-    base: str,
-    steps: list[p.Step],
-    source: dagger.Directory,
-    supervisor: dagger.File | None,
-    platform: str | None = None,
+def start(reference: str, platform: str | None = None) -> dagger.Container:
+    """A container from an image reference, on the engine's platform unless `platform` (e.g. linux/arm64)."""
+    return (dag.container(platform=dagger.Platform(platform)) if platform else dag.container()).from_(reference)
+
+
+def apply(
+    ctr: dagger.Container, steps: list[p.Step], source: dagger.Directory, supervisor: dagger.File | None
 ) -> dagger.Container:
-    """The image built from `base` by `steps`; `source` is the repository root; `platform` e.g. linux/arm64."""
-    ctr = (dag.container(platform=dagger.Platform(platform)) if platform else dag.container()).from_(base)
+    """`steps` on `ctr`; `source` is the repository root."""
     for step in steps:
         ctr = ctr.with_(_call(step, source, supervisor))
     return ctr

@@ -20,7 +20,7 @@ HEADER: Final = f"""\
 
 def render(catalog: Catalog, image: Image) -> str:
     """The Dockerfile of `image`, with the default build information as ARG defaults."""
-    steps = p.plan(image, p.BuildInfo())
+    steps = p.plan(catalog, image, p.BuildInfo())
     lines = [HEADER.format(image=image.name).rstrip("\n"), f"ARG BASE_IMAGE={image.base}"]
     if image.supervisor:
         lines += [f"ARG GO_IMAGE={catalog.go_image}", "", *_supervisor_stage(catalog)]
@@ -72,7 +72,8 @@ def _instruction(step: p.Step) -> list[str]:
         case p.SetLabel(arg=None):
             return [f"LABEL {step.key}={json.dumps(step.value)}"]
         case p.SetLabel():
-            return [f"ARG {step.arg}={json.dumps(step.value)}", f'LABEL {step.key}="${{{step.arg}}}"']
+            default = "" if step.computed else step.value
+            return [f"ARG {step.arg}={json.dumps(default)}", f'LABEL {step.key}="${{{step.arg}}}"']
 
 
 def _continued(instruction: str, parts: list[str], last: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Final
 
 import dagger
 
 from pipeline import scan
 from pipeline.errors import checked
-from pipeline.scan_report import Decision, Policy, decide, junit_xml, parse_report, sarif, text_report
+from pipeline.scan_report import Policy, counts, summary, with_category
 from pipeline.structure_tests import Report, Suite, run_suite
 from pipeline.structure_tests import junit_xml as tests_junit
 from pipeline.structure_tests_dagger import DaggerExecutor
@@ -28,10 +29,15 @@ class Trivy:
     def with_databases(self) -> dagger.Container:
         return scan.with_databases(self.container(), self.db_repository, self.java_db_repository)
 
+    def for_policy(self, policy: Policy) -> dagger.Container:
+        """Trivy with the databases only where the policy scans for vulnerabilities."""
+        return self.with_databases() if policy.needs_database else self.container()
+
 
 @dataclasses.dataclass(frozen=True)
 class ScanResult:
-    decision: Decision
+    passed: bool  # Trivy's gate: no finding at the threshold
+    summary: str  # the counts and threshold; when failed, Trivy's table of what fails it
     files: dict[str, str]  # report name -> contents: trivy.json, trivy.sarif, trivy.txt, trivy-junit.xml
 
 
@@ -58,29 +64,39 @@ class TestRun:
         return tests_junit(self.reports, f"{name}: structure tests")
 
 
+# Command tests at once per suite: each is an exec of its own on the engine, which runs them in parallel.
+TEST_CONCURRENCY: Final = 8
+
+
 async def run_tests(ctr: dagger.Container, suites: list[Suite]) -> TestRun:
-    """Every suite of the image, in order, against the built container."""
+    """Every suite of the image against the built container; reported in order."""
     executor = DaggerExecutor(ctr)
-    return TestRun(tuple([await run_suite(suite, executor) for suite in suites]))
+    return TestRun(tuple([await run_suite(suite, executor, TEST_CONCURRENCY) for suite in suites]))
 
 
 async def run_scan(
     name: str, tarball: dagger.File, trivy: Trivy, policy: Policy, ignore_file: dagger.File | None
 ) -> ScanResult:
-    """Trivy's JSON of the image, judged by the policy, with the SARIF, table and JUnit made from it."""
-    report = scan.scan(trivy.with_databases(), tarball, ignore_file, policy.ignore_unfixed)
-    text = await checked(report.contents(), f"image '{name}': scan")
-    decision = decide(name, parse_report(text, f"{name}/trivy.json"), policy)
-    files = {
-        "trivy.json": text,
-        "trivy.sarif": sarif(decision, scan.tool_version(trivy.image)),
-        "trivy.txt": text_report(decision, policy),
-        "trivy-junit.xml": junit_xml(decision),
-    }
-    return ScanResult(decision, files)
+    """One Trivy scan of the image, its reports by `trivy convert`, and Trivy's verdict on the threshold."""
+    made = scan.reports(scan.scanned(trivy.for_policy(policy), tarball, policy), ignore_file, policy)
+    out = made.directory(scan.OUT)
+    files = {"trivy.json": await checked(out.file("trivy.json").contents(), f"image '{name}': scan")}
+    for file in scan.report_argvs(scan.REPORT, scan.OUT, policy, None):
+        files[file] = await checked(out.file(file).contents(), f"image '{name}': scan: {file}")
+    found = counts(files.pop("findings.json"), f"{name}/findings.json")
+    files["trivy.sarif"] = with_category(files["trivy.sarif"], name)
+    if not policy.fail_on:
+        return ScanResult(True, summary(name, found, policy), files)
+    gate = scan.gate(made, policy, ignore_file is not None)
+    code = await checked(gate.exit_code(), f"image '{name}': scan")
+    if code not in (0, scan.FINDINGS_EXIT):
+        stderr = await checked(gate.stderr(), f"image '{name}': scan")
+        raise RuntimeError(f"image '{name}': scan: trivy convert exited {code}: {stderr.strip()}")
+    table = await checked(gate.stdout(), f"image '{name}': scan") if code else ""
+    return ScanResult(code == 0, summary(name, found, policy, table), files)
 
 
-async def image_digest(name: str, tarball: dagger.File, trivy: Trivy) -> str:
-    """The OCI manifest digest of the image tarball."""
-    index = await checked(scan.index(trivy.container(), tarball).stdout(), f"image '{name}': digest")
-    return scan.manifest_digest(index)
+def sbom(tarball: dagger.File, trivy: Trivy, policy: Policy) -> dagger.File:
+    """The CycloneDX SBOM converted from the image's scan: the same scan as run_scan's with the same
+    policy, so the engine runs it once for both."""
+    return scan.sbom(scan.scanned(trivy.for_policy(policy), tarball, policy))

@@ -3,40 +3,55 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Annotated, Final
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
+from dagger import Doc, dag, function, object_type
 
-from pipeline import container, dockerfile, image_checks, publish, publish_plan, scan, source, supervisor
+from pipeline import (
+    caching,
+    dockerfile,
+    image_checks,
+    options,
+    plan,
+    publish,
+    publish_plan,
+    release,
+    reuse,
+    scan,
+    signing,
+    source,
+    supervisor,
+)
+from pipeline.arguments import (
+    IgnoreUnfixed,
+    ImageName,
+    Images,
+    Options,
+    ReuseFrom,
+    ScanFormat,
+    Scanners,
+    Severity,
+    Source,
+    TestFormat,
+)
+from pipeline.build import Build
 from pipeline.build_all import Runner
 from pipeline.catalog import Catalog
 from pipeline.errors import Failed, checked
-from pipeline.plan import BuildInfo, parse_overrides, plan
+from pipeline.plan import BuildInfo
+from pipeline.provenance import LOCAL_BUILDER
 from pipeline.reports import summary_markdown
 from pipeline.scan_report import (
     DEFAULT_FAIL_ON,
     IGNORE_FILE,
     Policy,
-    parse_ignore_file,
+    check_ignore_file,
+    parse_scanners,
     parse_severities,
-    summary,
 )
-from pipeline.structure_tests import Suite, load_suite
 
-Source = Annotated[
-    dagger.Directory,
-    Doc("The repository root: the image catalog, its features and the supervisor's source"),
-    DefaultPath("/"),
-    Ignore(source.INCLUDE),
-]
-ImageName = Annotated[str, Doc("Image name in docker/images.yaml")]
-Options = Annotated[list[str] | None, Doc("Feature options as feature.option=value, e.g. github-cli.source=distro")]
-Images = Annotated[list[str] | None, Doc("Images to include; empty: the whole catalog")]
-Severity = Annotated[str, Doc("Severities that fail the scan, comma-separated; empty: none fails")]
-IgnoreUnfixed = Annotated[bool, Doc("Leave out vulnerabilities with no fixed version")]
-ScanFormat = Annotated[str, Doc("Output: table (for people), json (Trivy's) or sarif (GitHub code scanning)")]
-TestFormat = Annotated[str, Doc("Output: text or junit (JUnit XML)")]
 _SCAN_FILES: Final = {"table": "trivy.txt", "json": "trivy.json", "sarif": "trivy.sarif"}
 
 
@@ -50,28 +65,33 @@ class Dev8:
     created: Annotated[str, Doc("Build time (RFC 3339) for the org.opencontainers.image.created label")] = ""
     go_image: Annotated[str, Doc("Go build image; empty takes the catalog's pinned one")] = ""
     trivy_image: Annotated[str, Doc("Trivy image that scans and makes SBOMs")] = scan.TRIVY_IMAGE
+    cosign_image: Annotated[str, Doc("cosign image that signs and verifies")] = signing.COSIGN_IMAGE
     db_repository: Annotated[
         str, Doc("Trivy vulnerability database repositories (OCI), comma-separated in order of priority")
     ] = scan.DB_REPOSITORY
     java_db_repository: Annotated[
         str, Doc("Trivy Java database repositories (OCI), comma-separated in order of priority")
     ] = scan.JAVA_DB_REPOSITORY
+    options_file: Annotated[
+        dagger.File | None,
+        Doc("Feature options as NAME=value lines (the Dockerfiles' build arguments), e.g. scripts/offline-build-args"),
+    ] = None
 
     @function
     async def supervisor(self) -> dagger.File:
         """The workspace-supervisor binary, built static with its version stamped."""
-        return supervisor.build(self._go(await source.load_catalog(self.source)), self.version)
+        return (await self._build([])).supervisor()
 
     @function
     async def supervisor_test(self) -> str:
         """Run go vet and go test of the supervisor in its build container."""
-        ctr = supervisor.test(self._go(await source.load_catalog(self.source)))
+        ctr = supervisor.test((await self._build([])).go())
         return await checked(ctr.stdout(), "supervisor: go test")
 
     @function
     async def image(self, name: ImageName, option: Options = None) -> dagger.Container:
         """Any image of the catalog, by name."""
-        return self._render(await source.load_catalog(self.source), name, option or [])
+        return (await self._build([name], option)).render(name)
 
     @function
     async def base(self, option: Options = None) -> dagger.Container:
@@ -94,48 +114,54 @@ class Dev8:
         """Run the image's structure tests; fails with their summary when one fails."""
         if format not in ("text", "junit"):
             raise ValueError(f"format: {format!r} is not text or junit")
-        catalog = await source.load_catalog(self.source)
-        ctr = self._render(catalog, name, option or [])
-        tests = await image_checks.run_tests(ctr, await self._suites(catalog, name))
+        build = await self._build([name], option)
+        tests = await image_checks.run_tests(build.render(name), await build.suites(name))
         if not tests.passed:
             raise Failed(f"image '{name}': test failed:\n{tests.summary()}")
         return tests.junit(name) if format == "junit" else tests.summary()
 
+    # Structure tests are hermetic: the same image and suites give the same result, so they are cached
+    # like a build (the default, up to 7 days) and run again whenever either changes.
     @function
     async def test_all(self, images: Images = None, option: Options = None) -> dagger.Directory:
         """Every image's structure tests: <image>/tests.xml (JUnit) and summary.md; failures are reported."""
-        catalog = await source.load_catalog(self.source)
-        runner = self._runner(catalog, option or [], scans=False, go_tests=False, title="test-all")
-        await runner.run_all(self._names(catalog, images))
+        build = await self._build(images, option)
+        runner = self._runner(build, scans=False, go_tests=False, title="test-all")
+        await runner.run_all(self._names(build.catalog, images))
         return runner.directory()
 
-    @function
+    # A scan re-checks the world, so it is never answered from an earlier call; within a call its steps
+    # are cached, and the database download is keyed by the UTC day, so each day's first call rescans.
+    @caching.function(cache="session")
     async def scan(
         self,
         name: ImageName,
+        *,
         option: Options = None,
         severity: Severity = DEFAULT_FAIL_ON,
         ignore_unfixed: IgnoreUnfixed = True,
         format: ScanFormat = "table",
+        scanners: Scanners = "vuln,secret",
     ) -> str:
         """Trivy scan of the image; fails with a summary of the findings at or above --severity."""
         if format not in _SCAN_FILES:
             raise ValueError(f"format: {format!r} is not one of {', '.join(_SCAN_FILES)}")
-        catalog = await source.load_catalog(self.source)
-        tarball = self._render(catalog, name, option or []).as_tarball()
-        policy = await self._policy(severity, ignore_unfixed)
+        tarball = (await self._build([name], option)).render(name).as_tarball()
+        policy = await self._policy(severity, ignore_unfixed, scanners)
         scanned = await image_checks.run_scan(name, tarball, self._trivy(), policy, self._ignore_file())
-        if not scanned.decision.passed:
-            raise Failed(summary(scanned.decision, policy))
+        if not scanned.passed:
+            raise Failed(scanned.summary)
         return scanned.files[_SCAN_FILES[format]]
 
     @function
-    async def sbom(self, name: ImageName, option: Options = None) -> dagger.File:
+    async def sbom(self, name: ImageName, option: Options = None, scanners: Scanners = "vuln,secret") -> dagger.File:
         """A CycloneDX SBOM (JSON) of the image, made by Trivy."""
-        catalog = await source.load_catalog(self.source)
-        return scan.sbom(self._trivy().with_databases(), self._render(catalog, name, option or []).as_tarball())
+        tarball = (await self._build([name], option)).render(name).as_tarball()
+        return image_checks.sbom(tarball, self._trivy(), Policy(scanners=parse_scanners(scanners)))
 
-    @function
+    # Reruns within the hour return the same reports, so a no-op costs only the module's load; later
+    # calls run again (a new day's database rescans), while unchanged build and test steps are cached.
+    @caching.function(cache="1h")
     async def build_all(
         self,
         *,
@@ -145,17 +171,23 @@ class Dev8:
         severity: Severity = DEFAULT_FAIL_ON,
         ignore_unfixed: IgnoreUnfixed = True,
         fail_on_error: Annotated[bool, Doc("Fail with the summary instead of returning the reports")] = False,
+        reuse_from: ReuseFrom = "",
+        scanners: Scanners = "vuln,secret",
     ) -> dagger.Directory:
         """Build, test and scan every image in dependency order; a Directory of reports and summary.md."""
-        catalog = await source.load_catalog(self.source)
-        policy = None if skip_scan else await self._policy(severity, ignore_unfixed)
-        runner = self._runner(catalog, option or [], scans=not skip_scan, policy=policy)
-        run = await runner.run_all(self._names(catalog, images))
+        build = await self._build(images, option)
+        names = self._names(build.catalog, images)
+        build, notes = await self._reuse(build, reuse_from, names)
+        policy = None if skip_scan else await self._policy(severity, ignore_unfixed, scanners)
+        runner = self._runner(build, scans=not skip_scan, policy=policy)
+        runner.run.notes += notes
+        run = await runner.run_all(names)
         if fail_on_error and not run.passed:
             raise Failed(summary_markdown(run))
         return runner.directory()
 
-    @function
+    # Pushes to a registry: a side effect, never answered from the cache.
+    @caching.function(cache="never")
     async def publish(
         self,
         *,
@@ -171,35 +203,100 @@ class Dev8:
         severity: Severity = DEFAULT_FAIL_ON,
         ignore_unfixed: IgnoreUnfixed = True,
         dry_run: Annotated[bool, Doc("Build, test and scan, then print what would be pushed")] = False,
+        reuse_from: ReuseFrom = "",
+        scanners: Scanners = "vuln,secret",
+        sign: Annotated[bool, Doc("Sign each image by digest and attest its SBOM and provenance (cosign)")] = True,
+        cosign_key: Annotated[
+            dagger.Secret | None, Doc("cosign private key (PEM), as a secret: file:cosign.key")
+        ] = None,
+        cosign_password: Annotated[dagger.Secret | None, Doc("The cosign key's password, as a secret")] = None,
+        identity_token: Annotated[dagger.Secret | None, Doc("OIDC token for keyless signing, as a secret")] = None,
+        actions_oidc_request_url: Annotated[
+            dagger.Secret | None, Doc("Keyless in GitHub Actions: env:ACTIONS_ID_TOKEN_REQUEST_URL")
+        ] = None,
+        actions_oidc_request_token: Annotated[
+            dagger.Secret | None, Doc("Keyless in GitHub Actions: env:ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        ] = None,
+        transparency_log: Annotated[bool, Doc("Record signatures in Rekor; off: offline signing")] = True,
+        insecure_registry: Annotated[bool, Doc("cosign may use plain HTTP: a local test registry")] = False,
+        container_registry: Annotated[
+            str, Doc("Where containers (cosign) reach --registry, when not at the engine's address")
+        ] = "",
+        builder_id: Annotated[str, Doc("Provenance builder id, e.g. the workflow's URL; empty: a local build")] = "",
+        invocation_id: Annotated[str, Doc("Provenance invocation id, e.g. the workflow run's URL")] = "",
     ) -> str:
-        """Build, test and scan, then push each image for every platform; the pushed references with digests."""
-        catalog = await source.load_catalog(self.source)
-        names = self._names(catalog, images)
+        """Build, test and scan, then push each image for every platform; what was pushed, with digests."""
+        request = None
+        if actions_oidc_request_url is not None and actions_oidc_request_token is not None:
+            request = (actions_oidc_request_url, actions_oidc_request_token)
+        how = release.Signing(
+            signing.Cosign(self.cosign_image, transparency_log, insecure_registry),
+            signing.Identity(cosign_key, cosign_password, identity_token, request),
+            container_registry, builder_id or LOCAL_BUILDER, invocation_id,
+        )  # fmt: skip
+        if sign:
+            how.check()
+        versioned = dataclasses.replace(self, version=publish_plan.version_tag(tag))
+        build = await versioned._build(images, option)
+        names = self._names(build.catalog, images)
         pushes = publish_plan.plan(
             registry, images=names, version=tag, sha=sha or self.revision, latest=latest, arch=platform
         )
-        release = dataclasses.replace(self, version=publish_plan.version_tag(tag))
-        runner = release._runner(catalog, option or [], policy=await self._policy(severity, ignore_unfixed))
+        native = str(await dag.default_platform())
+        targets: list[str | None] = [None if p == native else p for p in pushes[0].platforms] if pushes else [None]
+        build, notes = await self._reuse(build, reuse_from, names, targets)
+        runner = versioned._runner(build, policy=await self._policy(severity, ignore_unfixed, scanners))
         publish.gate(await runner.run_all(names))
+        if reuse_from:  # publish the feature layers built here, for the next run to reuse
+            built = {name: plan.digests(build.steps(name))[0] for name in names if (name, None) not in build.reused}
+            pushes += publish_plan.features_pushes(pushes, built)
         if dry_run:
-            return publish_plan.dry_run_text(pushes)
+            return "\n".join([*notes, publish_plan.dry_run_text(pushes, native)])
+        auth = (registry, username, password)
+        return await release.push_and_sign(build, runner, pushes, native=native, auth=auth, how=how if sign else None)
 
-        def variant(name: str, platform: str) -> dagger.Container:
-            return release._render(catalog, name, option or [], platform)
+    # Checks a registry as it is now: never answered from the cache.
+    @caching.function(cache="never")
+    async def verify(
+        self,
+        *,
+        image: Annotated[str, Doc("Image reference to check (tag or digest), as containers reach the registry")],
+        key: Annotated[dagger.File | None, Doc("cosign public key (PEM); empty: keyless, by certificate")] = None,
+        certificate_identity: Annotated[str, Doc("Keyless: the signing workflow's identity (URL@ref)")] = "",
+        certificate_oidc_issuer: Annotated[str, Doc("Keyless: the OIDC issuer of that identity")] = "",
+        username: Annotated[str, Doc("Registry user name, for a private registry")] = "",
+        password: Annotated[dagger.Secret | None, Doc("Registry password or token, as a secret")] = None,
+        transparency_log: Annotated[bool, Doc("Require the signatures in Rekor; off: offline signing")] = True,
+        insecure_registry: Annotated[bool, Doc("cosign may use plain HTTP: a local test registry")] = False,
+    ) -> str:
+        """Check an image's cosign signature and its SBOM and provenance attestations; fails naming what did not."""
+        identity = signing.identity_flags(key is not None, certificate_identity, certificate_oidc_issuer)
+        cosign = signing.Cosign(self.cosign_image, transparency_log, insecure_registry)
+        host = image.split("/", 1)[0]
+        ctr = cosign.container(await signing.registry_auth(host, username, password) if password else None)
+        if key is not None:
+            ctr = ctr.with_mounted_file(signing.PUBLIC_KEY, key)
+        return await signing.verify(cosign, ctr, identity, image)
 
-        return "\n".join(await publish.push_all(pushes, variant, registry, username, password)) + "\n"
+    async def _build(self, images: list[str] | None, option: list[str] | None = None) -> Build:
+        """The catalog as it is in the source, with the options checked against the chosen images."""
+        catalog = await source.load_catalog(self.source)
+        names = self._names(catalog, images)
+        lines: list[str] = []
+        if self.options_file is not None:
+            lines = (await checked(self.options_file.contents(), "read --options-file")).splitlines()
+        overrides = options.parse(catalog, names, option or [], lines, "--options-file")
+        info = BuildInfo(version=self.version, revision=self.revision, created=self.created)
+        return Build(self.source, catalog, overrides, info, self.go_image)
 
-    def _go(self, catalog: Catalog) -> dagger.Container:
-        go_image = self.go_image or catalog.go_image
-        return supervisor.go_container(go_image, self.source.directory(catalog.supervisor_dir))
-
-    def _render(self, catalog: Catalog, name: str, options: list[str], platform: str | None = None) -> dagger.Container:
-        image = catalog.image(name)
-        build = BuildInfo(version=self.version, revision=self.revision, created=self.created)
-        steps = plan(image, build, parse_overrides(image, options))
-        goarch = publish_plan.goarch(platform) if platform else None
-        binary = supervisor.build(self._go(catalog), self.version, goarch) if image.supervisor else None
-        return container.render(image.base, steps, self.source, binary, platform)
+    async def _reuse(
+        self, build: Build, registry: str, names: list[str], platforms: Sequence[str | None] = (None,)
+    ) -> tuple[Build, list[str]]:
+        """With --reuse-from, the build starting from the feature layers published there; and notes."""
+        if not registry:
+            return build, []
+        build, lookups = await reuse.pull(build, registry, names, platforms)
+        return build, reuse.notes(lookups)
 
     def _trivy(self) -> image_checks.Trivy:
         return image_checks.Trivy(self.trivy_image, self.db_repository, self.java_db_repository)
@@ -207,10 +304,11 @@ class Dev8:
     def _ignore_file(self) -> dagger.File:
         return self.source.file(IGNORE_FILE)
 
-    async def _policy(self, severity: str, ignore_unfixed: bool) -> Policy:
-        """The scan policy; the repository's .trivyignore must give a reason for every entry."""
+    async def _policy(self, severity: str, ignore_unfixed: bool, scanners: str) -> Policy:
+        """The scan policy; every entry of the repository's .trivyignore.yaml must have a statement."""
         text = await checked(self._ignore_file().contents(), f"read {IGNORE_FILE}")
-        return Policy(parse_severities(severity), ignore_unfixed, parse_ignore_file(text))
+        check_ignore_file(text)
+        return Policy(parse_severities(severity), ignore_unfixed, parse_scanners(scanners))
 
     def _names(self, catalog: Catalog, images: list[str] | None) -> list[str]:
         """The chosen images in catalog (build) order; every name checked against the catalog."""
@@ -218,31 +316,22 @@ class Dev8:
             catalog.image(name)
         return [name for name in catalog.images if not images or name in images]
 
-    async def _suites(self, catalog: Catalog, name: str) -> list[Suite]:
-        files = catalog.image(name).tests
-        return [load_suite(path, await checked(self.source.file(path).contents(), f"read {path}")) for path in files]
-
     def _runner(
         self,
-        catalog: Catalog,
-        options: list[str],
+        build: Build,
         *,
         scans: bool = True,
         go_tests: bool = True,
         policy: Policy | None = None,
         title: str = "build-all",
     ) -> Runner:
-        go = self._go(catalog)
-
-        async def suites(name: str) -> list[Suite]:
-            return await self._suites(catalog, name)
-
         return Runner(
-            catalog=catalog,
-            render=lambda name: self._render(catalog, name, options),
-            supervisor=supervisor.build(go, self.version),
-            supervisor_test=supervisor.test(go) if go_tests else None,
-            suites=suites,
+            catalog=build.catalog,
+            render=build.render,
+            supervisor=build.supervisor(),
+            supervisor_test=supervisor.test(build.go()) if go_tests else None,
+            suites=build.suites,
+            tool=build.go(),
             trivy=self._trivy(),
             policy=policy or Policy(),
             ignore_file=self._ignore_file() if scans else None,

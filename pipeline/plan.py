@@ -8,14 +8,24 @@ layer.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from typing import Final
 
-from pipeline.catalog import CATALOG_PATH, CatalogError, Image, OptionValue, format_value, option_variable
+from pipeline.catalog import Catalog, Image, OptionValue, format_value
 
 FEATURE_MOUNT: Final = "/tmp/dev8-feature"
 SUPERVISOR_PATH: Final = "/usr/local/bin/workspace-supervisor"
 DEFAULT_SOURCE_URL: Final = "https://github.com/dev8/images"
+# What an image's layers were made from, stamped on it: the features part (base reference, each
+# feature's folder digest and options, in order: the parent's included) ends the feature layers, so an
+# image with only those can be reused from a registry; the tail part (supervisor source, copied files,
+# runtime config, labels other than the build's own) is stamped last. Dockerfile builds get them as
+# build arguments (`python -m pipeline digests`), so that editing the supervisor or the entrypoint
+# does not change the committed Dockerfiles.
+FEATURES_DIGEST: Final = ("dev8.digest.features", "FEATURES_DIGEST")
+TAIL_DIGEST: Final = ("dev8.digest.tail", "TAIL_DIGEST")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +73,7 @@ class CopyFile:
     source: str
     destination: str
     mode: int
+    digest: str = ""  # of the content
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +112,7 @@ class SetLabel:
     key: str
     value: str
     arg: str | None = None  # the Dockerfile ARG that carries the value, for labels from the build
+    computed: bool = False  # by the builder from the sources: the Dockerfile's ARG defaults to empty
 
 
 Step = (
@@ -117,58 +129,44 @@ Step = (
 )
 
 
-def plan(image: Image, build: BuildInfo, overrides: Mapping[str, OptionValue] | None = None) -> list[Step]:
+def plan(
+    catalog: Catalog, image: Image, build: BuildInfo, overrides: Mapping[str, OptionValue] | None = None
+) -> list[Step]:
     """The image's steps in build order; `overrides` maps OPTION_VARIABLE to a value."""
     overrides = overrides or {}
-    steps: list[Step] = []
+    features: list[Step] = []
     for use in image.features:
         env = tuple(
             (key, format_value(overrides[key]) if key in overrides else value)
             for key, value in use.feature.env(use.options)
         )
-        steps.append(RunFeature(use.feature.name, use.feature.directory, env, use.feature.digest))
-    if image.supervisor:
-        steps.append(CopySupervisor())
-    steps += [CopyFile(f.source, f.destination, f.mode) for f in image.files]
-    steps += [SetEnv(key, value) for key, value in image.env.items()]
-    steps += [SetWorkdir(image.workdir), SetUser(image.user)]
-    steps += [ExposePort(port) for port in image.ports]
+        features.append(RunFeature(use.feature.name, use.feature.directory, env, use.feature.digest))
+    tail: list[Step] = [CopySupervisor()] if image.supervisor else []
+    tail += [CopyFile(f.source, f.destination, f.mode, f.digest) for f in image.files]
+    tail += [SetEnv(key, value) for key, value in image.env.items()]
+    tail += [SetWorkdir(image.workdir), SetUser(image.user)]
+    tail += [ExposePort(port) for port in image.ports]
     if image.entrypoint:
-        steps.append(SetEntrypoint(image.entrypoint))
+        tail.append(SetEntrypoint(image.entrypoint))
     if image.cmd:
-        steps.append(SetCmd(image.cmd))
-    steps += [SetLabel(key, value) for key, value in image.labels.items()]
-    steps += [SetLabel(key, value, arg) for key, arg, value in build.labels()]
-    return steps
+        tail.append(SetCmd(image.cmd))
+    tail += [SetLabel(key, value) for key, value in image.labels.items()]
+    supervisor = [catalog.go_image, catalog.supervisor_digest] if image.supervisor else []
+    labels = [
+        SetLabel(FEATURES_DIGEST[0], digest_of([image.base, *features]), FEATURES_DIGEST[1], computed=True),
+        SetLabel(TAIL_DIGEST[0], digest_of([*supervisor, *tail]), TAIL_DIGEST[1], computed=True),
+    ]
+    build_labels = [SetLabel(key, value, arg) for key, arg, value in build.labels()]
+    return [*features, labels[0], *tail, labels[1], *build_labels]
 
 
-def parse_overrides(image: Image, assignments: list[str]) -> dict[str, OptionValue]:
-    """`feature.option=value` strings, checked against the image's features, as option variables."""
-    options = {
-        f"{use.feature.name}.{name}": option for use in image.features for name, option in use.feature.options.items()
-    }
-    overrides: dict[str, OptionValue] = {}
-    for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        option = options.get(key)
-        if not sep or option is None:
-            known = ", ".join(sorted(options)) or "none"
-            raise CatalogError(
-                CATALOG_PATH, f"option '{key}'", f"not an option of this image's features (known: {known})", image.name
-            )
-        value: OptionValue = text
-        if option.type == "boolean":
-            if text not in ("true", "false"):
-                raise CatalogError(CATALOG_PATH, f"option '{key}'", f"expected true or false, got {text!r}", image.name)
-            value = text == "true"
-        elif option.type == "integer":
-            if not text.lstrip("-").isdigit():
-                raise CatalogError(CATALOG_PATH, f"option '{key}'", f"expected an integer, got {text!r}", image.name)
-            value = int(text)
-        if option.choices and text not in option.choices:
-            raise CatalogError(
-                CATALOG_PATH, f"option '{key}'", f"{text!r} is not one of {', '.join(option.choices)}", image.name
-            )
-        feature, _, name = key.partition(".")
-        overrides[option_variable(feature, name)] = value
-    return overrides
+def digest_of(parts: Sequence[str | Step]) -> str:
+    """SHA-256 of the parts in order (steps by kind and fields)."""
+    encoded = [part if isinstance(part, str) else [type(part).__name__, dataclasses.asdict(part)] for part in parts]
+    return "sha256:" + hashlib.sha256(json.dumps(encoded, sort_keys=True).encode()).hexdigest()
+
+
+def digests(steps: Sequence[Step]) -> tuple[str, str]:
+    """(features digest, tail digest) stamped in a plan."""
+    found = {step.key: step.value for step in steps if isinstance(step, SetLabel)}
+    return found[FEATURES_DIGEST[0]], found[TAIL_DIGEST[0]]

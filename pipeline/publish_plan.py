@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 PLATFORMS: Final = ("linux/amd64", "linux/arm64")
@@ -25,10 +25,19 @@ class Push:
     repository: str  # registry/dev8-<image>
     tags: tuple[str, ...]
     platforms: tuple[str, ...]
+    features_only: bool = False  # the feature layers alone, under their digest's tag, for --reuse-from
 
     @property
     def references(self) -> list[str]:
         return [f"{self.repository}:{tag}" for tag in self.tags]
+
+    def phases(self) -> tuple[list[str], list[str]]:
+        """(the commit tag, the other tags): the commit tag names exactly this build and goes first; the
+        version and `latest` are what people pull, and move only after every commit tag is pushed."""
+        if self.features_only:  # named by content: never moves
+            return self.references, []
+        commit = [ref for ref, tag in zip(self.references, self.tags, strict=True) if _SHA.match(tag)]
+        return commit, [ref for ref in self.references if ref not in commit]
 
 
 def version_tag(version: str) -> str:
@@ -76,9 +85,24 @@ def plan(
     return [Push(name, f"{registry}/{REPOSITORY_PREFIX}{name}", tag_list, chosen) for name in images]
 
 
-def dry_run_text(pushes: Sequence[Push]) -> str:
-    """What would be pushed, one reference a line with its platforms."""
+def features_tag(digest: str) -> str:
+    """The tag of an image's feature layers: its features digest, sha256:abc... -> features-abc..."""
+    return "features-" + digest.removeprefix("sha256:")
+
+
+def features_pushes(pushes: Sequence[Push], digests: Mapping[str, str]) -> list[Push]:
+    """For each image, its feature layers under their digest's tag, for the same platforms."""
+    return [
+        dataclasses.replace(p, tags=(features_tag(digests[p.image]),), features_only=True)
+        for p in pushes
+        if p.image in digests
+    ]
+
+
+def dry_run_text(pushes: Sequence[Push], native: str) -> str:
+    """What would be pushed, one reference a line with its platforms; only `native` is tested."""
     lines = ["dry run: built, tested and scanned; would push:"]
     for push in pushes:
-        lines += [f"  {ref}  [{', '.join(push.platforms)}]" for ref in push.references]
+        variants = ", ".join(p if p == native else f"{p} (built, not tested)" for p in push.platforms)
+        lines += [f"  {ref}  [{variants}]" for ref in push.references]
     return "\n".join(lines) + "\n"

@@ -5,9 +5,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Final, Literal
 
+from pipeline.image_info import ImageInfo
+
 Status = Literal["passed", "failed", "skipped"]
 STEPS: Final = ("build", "test", "scan", "sbom")
 SUPERVISOR: Final = "supervisor"
+SIZES_NOTE: Final = (
+    "Sizes: *compressed* is the image tarball (config and gzip layers, about what a pull downloads); "
+    "*unpacked* is the files of the image, the measure `docker images` and `podman images` show."
+)
 
 
 @dataclasses.dataclass
@@ -19,8 +25,7 @@ class Step:
 @dataclasses.dataclass
 class ImageResult:
     name: str
-    size: int | None = None
-    digest: str = ""
+    info: ImageInfo | None = None
     steps: dict[str, Step] = dataclasses.field(default_factory=dict[str, Step])
 
     def record(self, step: str, status: Status, detail: str = "") -> None:
@@ -40,6 +45,7 @@ class ImageResult:
 class Run:
     title: str
     results: dict[str, ImageResult] = dataclasses.field(default_factory=dict[str, ImageResult])
+    notes: list[str] = dataclasses.field(default_factory=list[str])  # e.g. which feature layers were reused
 
     def result(self, name: str) -> ImageResult:
         return self.results.setdefault(name, ImageResult(name))
@@ -65,8 +71,14 @@ def size_text(size: int | None) -> str:
     return "-" if size is None else f"{size / 2**20:.1f} MiB"
 
 
+def _info_cells(info: ImageInfo | None) -> str:
+    if info is None:
+        return "- | - | -"
+    return f"{size_text(info.compressed)} | {size_text(info.unpacked)} | `{info.digest[:19]}…`"
+
+
 def summary_markdown(run: Run) -> str:
-    """The summary: a table of images (size, digest, each step), then every failure in full."""
+    """The summary: a table of images (sizes, digest, each step), then every failure in full."""
     images = [r for name, r in run.results.items() if name != SUPERVISOR]
     lines = [f"# dev8 images: {run.title}", ""]
     supervisor = run.results.get(SUPERVISOR)
@@ -75,11 +87,16 @@ def summary_markdown(run: Run) -> str:
             f"Supervisor: build {cell(supervisor.steps.get('build'))}, go test {cell(supervisor.steps.get('go test'))}"
         ]
         lines += [""]
-    lines += ["| image | size | digest | build | tests | scan | sbom |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "| image | compressed | unpacked | digest | build | tests | scan | sbom |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in images:
-        digest = f"`{r.digest[:19]}…`" if r.digest else "-"
         steps = " | ".join(cell(r.steps.get(s)) for s in STEPS)
-        lines.append(f"| {r.name} | {size_text(r.size)} | {digest} | {steps} |")
+        lines.append(f"| {r.name} | {_info_cells(r.info)} | {steps} |")
+    lines += ["", SIZES_NOTE]
+    if run.notes:
+        lines += ["", *[f"- {note}" for note in run.notes]]
     failures = run.failures()
     lines += ["", f"**Result: {'passed' if not failures else f'{len(failures)} failed'}**", ""]
     if failures:

@@ -1,21 +1,24 @@
-"""Trivy in a pinned container over an image's OCI tarball: vulnerabilities and secrets, and SBOMs.
+"""Trivy in a pinned container over an image's OCI tarball: one scan per image, then every report
+made from its JSON by `trivy convert`, and the scan's pass or fail by Trivy's own exit code.
 
 The vulnerability and Java databases live in a cache volume and are downloaded by one step that
 every scan of a run shares, so a run downloads them once; the scans then open them read-only in
-parallel, each with its own in-memory scan cache.
+parallel, each with its own in-memory scan cache. The scan applies only what `trivy convert` cannot
+(ignore-unfixed); the ignore file and the severity threshold are applied when converting, so
+trivy.json keeps every finding the scan made and anyone can re-run the conversions on it.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
-from typing import Final, cast
+from typing import Final
 
 import dagger
 from dagger import dag
 
 from pipeline.caches import Cache, mount
+from pipeline.scan_report import Policy
 
 TRIVY_IMAGE: Final = os.environ.get("DEV8_TRIVY_IMAGE", "aquasec/trivy:0.74.0")
 # In order of priority, comma-separated: ghcr.io/aquasecurity is rate-limited, Google's mirror is not.
@@ -24,8 +27,14 @@ JAVA_DB_REPOSITORY: Final = "mirror.gcr.io/aquasec/trivy-java-db:1,ghcr.io/aquas
 TRIVY_CACHES: Final = (Cache("dev8-trivy-cache", "/root/.cache/trivy", locked=False),)
 IMAGE_TAR: Final = "/scan/image.tar"
 LAYOUT: Final = "/scan/image"
-IGNORE_PATH: Final = "/scan/.trivyignore"
+IGNORE_PATH: Final = "/scan/.trivyignore.yaml"  # Trivy reads the YAML format by the file's extension
+# Trivy's JUnit template, where the official image keeps it (its Dockerfile copies contrib/*.tpl to /contrib).
+JUNIT_TEMPLATE: Final = "/contrib/junit.tpl"
 OUT: Final = "/out"
+REPORT: Final = f"{OUT}/trivy.json"
+SBOM: Final = f"{OUT}/sbom.cdx.json"
+# The gate's exit code when findings reach the threshold; Trivy exits 1 on its own errors.
+FINDINGS_EXIT: Final = 5
 
 
 def trivy(image: str) -> dagger.Container:
@@ -49,24 +58,64 @@ def with_databases(ctr: dagger.Container, db_repository: str, java_db_repository
     )
 
 
-def scan_argv(layout: str, output: str, ignore_unfixed: bool, ignore_file: str | None) -> list[str]:
-    """Trivy's command for a JSON report of vulnerabilities and secrets, every severity, of an OCI layout."""
+def scan_argv(layout: str, output: str, policy: Policy) -> list[str]:
+    """Trivy's command for the one JSON report of an OCI layout: the policy's scanners (vulnerabilities
+    and secrets) at every severity, and every package (what the CycloneDX SBOM is made from)."""
     argv = [
-        "trivy", "image", "--input", layout, "--scanners", "vuln,secret",
+        "trivy", "image", "--input", layout, "--scanners", ",".join(policy.scanners), "--list-all-pkgs",
         "--skip-db-update", "--skip-java-db-update", "--cache-backend", "memory",
         "--format", "json", "--output", output, "--exit-code", "0",
     ]  # fmt: skip
-    argv += ["--ignore-unfixed"] if ignore_unfixed else []
-    return argv + (["--ignorefile", ignore_file] if ignore_file else [])
+    return argv + (["--ignore-unfixed"] if policy.ignore_unfixed else [])
 
 
-def sbom_argv(layout: str, output: str) -> list[str]:
-    """Trivy's command for a CycloneDX SBOM of an OCI layout: a package inventory. It needs no vulnerability
-    database, and the Java one (for jar files without their Maven coordinates) is in the cache already."""
-    return [
-        "trivy", "image", "--input", layout, "--skip-db-update", "--skip-java-db-update",
-        "--cache-backend", "memory", "--format", "cyclonedx", "--output", output,
-    ]  # fmt: skip
+def convert_argv(
+    report: str,
+    fmt: str,
+    output: str | None,
+    *,
+    ignore_file: str | None = None,
+    severities: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """`trivy convert` of a JSON report into another format, with the ignore file and severities."""
+    argv = ["trivy", "convert", "--format", fmt, *extra]
+    argv += ["--ignorefile", ignore_file] if ignore_file else []
+    argv += ["--severity", ",".join(severities)] if severities else []
+    argv += ["--output", output] if output else []
+    return [*argv, report]
+
+
+def report_argvs(
+    report: str, out: str, policy: Policy, ignore_file: str | None, junit_template: str = JUNIT_TEMPLATE
+) -> dict[str, list[str]]:
+    """The reports made from the scan's JSON, by file name in `out`: SARIF and the table list every
+    finding not ignored; JUnit (Trivy's template) the ones at the threshold (all when it is empty);
+    findings.json is what summary.md counts, with the suppressed findings."""
+    junit = ("--template", f"@{junit_template}")
+    return {
+        "trivy.sarif": convert_argv(report, "sarif", f"{out}/trivy.sarif", ignore_file=ignore_file),
+        "trivy.txt": convert_argv(
+            report, "table", f"{out}/trivy.txt", ignore_file=ignore_file, extra=("--show-suppressed",)
+        ),
+        "trivy-junit.xml": convert_argv(
+            report,
+            "template",
+            f"{out}/trivy-junit.xml",
+            ignore_file=ignore_file,
+            severities=policy.fail_on,
+            extra=junit,
+        ),
+        "findings.json": convert_argv(
+            report, "json", f"{out}/findings.json", ignore_file=ignore_file, extra=("--show-suppressed",)
+        ),
+    }
+
+
+def gate_argv(report: str, policy: Policy, ignore_file: str | None) -> list[str]:
+    """The scan's verdict: Trivy's table of the findings at the threshold, exiting FINDINGS_EXIT if any."""
+    extra = ("--exit-code", str(FINDINGS_EXIT))
+    return convert_argv(report, "table", None, ignore_file=ignore_file, severities=policy.fail_on, extra=extra)
 
 
 def unpacked(argv: list[str]) -> list[str]:
@@ -76,35 +125,27 @@ def unpacked(argv: list[str]) -> list[str]:
     return ["sh", "-c", script, "sh", *argv]
 
 
-def scan(
-    db: dagger.Container, tarball: dagger.File, ignore_file: dagger.File | None, ignore_unfixed: bool
-) -> dagger.File:
-    """Trivy's JSON report of an image tarball."""
-    ctr = db.with_mounted_file(IMAGE_TAR, tarball).with_directory(OUT, dag.directory())
-    if ignore_file is not None:
-        ctr = ctr.with_mounted_file(IGNORE_PATH, ignore_file)
-    argv = scan_argv(LAYOUT, f"{OUT}/trivy.json", ignore_unfixed, IGNORE_PATH if ignore_file else None)
-    return ctr.with_exec(unpacked(argv)).file(f"{OUT}/trivy.json")
+def scanned(trivy: dagger.Container, tarball: dagger.File, policy: Policy) -> dagger.Container:
+    """Trivy (with the databases when the policy scans for vulnerabilities) after the one scan of the
+    image tarball (REPORT). The reports and the SBOM branch off it, so the engine runs the scan once."""
+    ctr = trivy.with_mounted_file(IMAGE_TAR, tarball).with_directory(OUT, dag.directory())
+    return ctr.with_exec(unpacked(scan_argv(LAYOUT, REPORT, policy)))
 
 
-def sbom(db: dagger.Container, tarball: dagger.File) -> dagger.File:
-    """A CycloneDX SBOM (JSON) of an image tarball, in the container that has the databases."""
-    ran = db.with_mounted_file(IMAGE_TAR, tarball).with_directory(OUT, dag.directory())
-    return ran.with_exec(unpacked(sbom_argv(LAYOUT, f"{OUT}/sbom.cdx.json"))).file(f"{OUT}/sbom.cdx.json")
+def reports(scan: dagger.Container, ignore_file: dagger.File | None, policy: Policy) -> dagger.Container:
+    """`scanned` after every conversion of report_argvs: the reports are in OUT."""
+    ctr = scan if ignore_file is None else scan.with_mounted_file(IGNORE_PATH, ignore_file)
+    for argv in report_argvs(REPORT, OUT, policy, IGNORE_PATH if ignore_file else None).values():
+        ctr = ctr.with_exec(argv)
+    return ctr
 
 
-def index(ctr: dagger.Container, tarball: dagger.File) -> dagger.Container:
-    """Print the tarball's OCI index.json, which names the image manifest's digest."""
-    return ctr.with_mounted_file(IMAGE_TAR, tarball).with_exec(["tar", "-xOf", IMAGE_TAR, "index.json"])
+def gate(made: dagger.Container, policy: Policy, has_ignore_file: bool) -> dagger.Container:
+    """`reports` after the gate, whatever it exits with: FINDINGS_EXIT fails the scan."""
+    argv = gate_argv(REPORT, policy, IGNORE_PATH if has_ignore_file else None)
+    return made.with_exec(argv, expect=dagger.ReturnType.ANY)
 
 
-def manifest_digest(index_json: str) -> str:
-    """The first manifest's digest in an OCI image index."""
-    manifests = cast(dict[str, list[dict[str, str]]], json.loads(index_json)).get("manifests") or [{}]
-    return manifests[0].get("digest", "")
-
-
-def tool_version(image: str) -> str:
-    """aquasec/trivy:0.74.0 -> 0.74.0 (the image reference, when it is pinned by digest)."""
-    tag = image.rsplit("@", 1)[0]
-    return tag.rsplit(":", 1)[1] if ":" in tag.rsplit("/", 1)[-1] else image
+def sbom(scan: dagger.Container) -> dagger.File:
+    """The CycloneDX SBOM (JSON) converted from the scan's JSON report."""
+    return scan.with_exec(convert_argv(REPORT, "cyclonedx", SBOM)).file(SBOM)

@@ -11,7 +11,7 @@ import dagger
 from pipeline import catalog
 
 # What a `dagger call` uploads: the catalog, its features and files, and the supervisor's source.
-INCLUDE: Final = ["*", "!docker/**", "!apps/supervisor/**", "!.trivyignore"]
+INCLUDE: Final = ["*", "!docker/**", "!apps/supervisor/**", "!.trivyignore.yaml"]
 
 
 async def load_catalog(source: dagger.Directory) -> catalog.Catalog:

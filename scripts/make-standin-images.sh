@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the stand-in base images that replace registry images where no registry is reachable:
-#   localhost/dev8-standin/debian:bookworm      debootstrap of Debian bookworm
+#   localhost/dev8-standin/debian:bookworm      debootstrap of Debian bookworm, minimized as Ubuntu's
+#                                               ubuntu:22.04 image is (no docs, man pages, translations)
 #   localhost/dev8-standin/golang:<go version>  that rootfs plus the Go toolchain, laid out like golang:*
 # The rootfs tarball and the toolchain are cached under DEV8_CACHE_DIR; rerunning is cheap.
 set -euo pipefail
@@ -22,7 +23,8 @@ case "$arch" in
 esac
 
 mkdir -p "$CACHE_DIR"
-rootfs_tar="$CACHE_DIR/debian-${DEBIAN_SUITE}-${arch}-rootfs.tar"
+# The name changes with what goes into the tarball, so a cached older one is made anew.
+rootfs_tar="$CACHE_DIR/debian-${DEBIAN_SUITE}-${arch}-minimized-rootfs.tar"
 
 if [[ ! -s "$rootfs_tar" ]]; then
   log "debootstrap $DEBIAN_SUITE ($arch) from $DEBIAN_MIRROR"
@@ -33,13 +35,19 @@ if [[ ! -s "$rootfs_tar" ]]; then
     exit 1
   }
   rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
+  # What Ubuntu's minimized images leave out (their /etc/dpkg/dpkg.cfg.d/excludes), copyrights kept.
+  find "$work/rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+  find "$work/rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$work/rootfs/usr/share/man/"* "$work/rootfs/usr/share/info/"* "$work/rootfs/usr/share/lintian"
+  find "$work/rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
   tar --numeric-owner -C "$work/rootfs" -cf "$work/rootfs.tar" .
   mv "$work/rootfs.tar" "$rootfs_tar"
   rm -rf "$work"
   trap - EXIT
 fi
 
-if ! podman image exists "$DEBIAN_IMAGE"; then
+rootfs_label="$(podman image inspect --format '{{index .Labels "dev8.standin.rootfs"}}' "$DEBIAN_IMAGE" 2>/dev/null || true)"
+if [[ "$rootfs_label" != "${rootfs_tar##*/}" ]]; then
   log "importing $DEBIAN_IMAGE"
   podman import --quiet --change 'CMD ["/bin/bash"]' "$rootfs_tar" "$ROOTFS_IMAGE" >/dev/null
   # Trust the CAs this host added locally (an intercepting egress proxy, a corporate CA), so that
@@ -54,6 +62,7 @@ if ! podman image exists "$DEBIAN_IMAGE"; then
 FROM $ROOTFS_IMAGE
 COPY ca/ /usr/local/share/ca-certificates/
 RUN update-ca-certificates >/dev/null
+LABEL dev8.standin.rootfs="${rootfs_tar##*/}"
 ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt \\
     NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 CONTAINERFILE
@@ -62,7 +71,9 @@ CONTAINERFILE
   trap - EXIT
 fi
 
-if ! podman image exists "$GO_IMAGE"; then
+# The Go image inherits the rootfs label from the Debian one: a new rootfs rebuilds it too.
+go_label="$(podman image inspect --format '{{index .Labels "dev8.standin.rootfs"}}' "$GO_IMAGE" 2>/dev/null || true)"
+if [[ "$go_label" != "${rootfs_tar##*/}" ]]; then
   # The toolchain comes from the Go module proxy, verified against the checksum database by go itself.
   log "downloading Go $GO_VERSION toolchain through the module proxy"
   export GOMODCACHE="$CACHE_DIR/gomodcache" GOFLAGS=-modcacherw

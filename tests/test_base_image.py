@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.structure_tests import Report, load_suite, run_suite, write_junit
-from tests.support.podman_structure import structure_container
-from tests.support.workspace import Workspace, make_key, podman, server_kexinit
+from tests.support.podman_structure import PODMAN_TEST_CONCURRENCY, structure_container
+from tests.support.workspace import Workspace, make_key, podman, process_environments, server_kexinit
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_FEATURES = ("system-packages", "github-cli", "user", "sshd")
@@ -33,10 +33,21 @@ CANARIES = {
     "GEMINI_API_KEY": "dev8-canary-gemini",
     "GOOGLE_API_KEY": "dev8-canary-google",
 }
+# Secrets no process may hold in its environment either, stored nowhere in the base image.
+UNSTORED_CANARIES = {"PASSWORD": "dev8-canary-code-server-password"}
+# The supervisor's own credentials: in its environment and no other process's.
+SUPERVISOR_CANARIES = {
+    "SUPERVISOR_HTTP_TOKEN": "dev8-canary-supervisor-token",
+    "AWS_ACCESS_KEY_ID": "AKIADEV8CANARY",
+    "AWS_SECRET_ACCESS_KEY": "dev8CanaryAwsSecretAccessKey",
+    "AZURE_BLOB_ACCOUNT_KEY": "ZGV2OC1jYW5hcnktYXp1cmU=",
+}
 SECRETS_DIR = "/home/dev8/.config/dev8/secrets"
 # Where the entrypoint may write a secret, and nowhere else.
-SECRET_HOMES = {f"home/dev8/.config/dev8/secrets/{name}" for name in CANARIES} | {"home/dev8/.config/gh/hosts.yml"}
-
+SECRET_HOMES = {
+    *(f"home/dev8/.config/dev8/secrets/{name}" for name in (*CANARIES, "SUPERVISOR_HTTP_TOKEN")),
+    "home/dev8/.config/gh/hosts.yml",
+}
 ALLOWED = {
     "KEX algorithms": {
         "sntrup761x25519-sha512@openssh.com",
@@ -68,8 +79,15 @@ def public(key: Path) -> str:
 
 @pytest.fixture(scope="module")
 def workspace(base_image: str, podman_env: Mapping[str, str], keys: dict[str, Path]) -> Iterator[Workspace]:
-    """One container for the read-only checks: two authorized keys, token and API keys set."""
-    env = {"SSH_PUBLIC_KEY": f"{public(keys['dev8'])}\n{public(keys['second'])}\n", **CANARIES}
+    """One container for the read-only checks: two authorized keys, every secret set, the
+    supervisor running with its credentials."""
+    env = {
+        "SSH_PUBLIC_KEY": f"{public(keys['dev8'])}\n{public(keys['second'])}\n",
+        **CANARIES,
+        **UNSTORED_CANARIES,
+        **SUPERVISOR_CANARIES,
+        "SUPERVISOR_ENABLED": "true",
+    }
     ws = Workspace.start(base_image, podman_env, env)
     try:
         ws.wait_for_ssh(keys["dev8"])
@@ -81,7 +99,10 @@ def workspace(base_image: str, podman_env: Mapping[str, str], keys: dict[str, Pa
 def test_base_structure_suites_pass(base_image: str, podman_env: Mapping[str, str], tmp_path: Path) -> None:
     async def run_all() -> list[Report]:
         async with structure_container(base_image, podman_env) as executor:
-            return [await run_suite(load_suite(path.relative_to(REPO)), executor) for path in SUITES]
+            return [
+                await run_suite(load_suite(path.relative_to(REPO)), executor, PODMAN_TEST_CONCURRENCY)
+                for path in SUITES
+            ]
 
     reports = asyncio.run(run_all())
     write_junit(reports, tmp_path / "structure-tests.xml")
@@ -159,19 +180,40 @@ def test_base_secrets_stored_private_where_tools_read_them(workspace: Workspace,
     assert gh_token.stdout.strip() == CANARIES["GITHUB_TOKEN"], gh_token.stderr
 
 
-def test_base_secrets_absent_from_child_environments(workspace: Workspace, keys: dict[str, Path]) -> None:
-    session = workspace.ssh(keys["dev8"], "env")
-    sshd_env = workspace.exec("sh", "-c", "tr '\\0' '\\n' < /proc/$(pgrep -o -x sshd)/environ")
-    for text in (session.stdout, sshd_env.stdout):
-        assert text
-        for value in CANARIES.values():
-            assert value not in text
+def test_base_secrets_absent_from_every_process_environment(
+    workspace: Workspace, keys: dict[str, Path], podman_env: Mapping[str, str]
+) -> None:
+    """Read as dev8 over SSH, every process's /proc/PID/environ (tini as PID 1, sshd, the session
+    itself) is free of the secrets. The supervisor alone holds its own credentials, and makes its
+    process non-dumpable, so dev8 cannot read its environment at all, nor can root without
+    CAP_SYS_PTRACE; root with it (podman exec --privileged) finds them."""
+    environs = process_environments(workspace, keys["dev8"])
+    assert environs["1"][0] == "tini", environs.get("1")
+    assert "PATH=" in (environs["1"][1] or ""), environs["1"]
+    comms = {comm for comm, _ in environs.values()}
+    assert {"tini", "sshd", "workspace-super"} <= comms, comms
+    unreadable = {comm for comm, environ in environs.values() if environ is None}
+    assert unreadable == {"workspace-super"}, f"dev8 cannot read the environment of {unreadable}"
+    for pid, (comm, environ) in environs.items():
+        for name, value in {**CANARIES, **UNSTORED_CANARIES, **SUPERVISOR_CANARIES}.items():
+            assert value not in (environ or ""), f"{name} in the environment of {pid} ({comm})"
+    [supervisor] = [pid for pid, (comm, _) in environs.items() if comm == "workspace-super"]
+    as_root = podman(
+        ["exec", "--privileged", "--user", "root", workspace.name, "cat", f"/proc/{supervisor}/environ"], podman_env
+    ).stdout.split("\0")
+    for name, value in SUPERVISOR_CANARIES.items():
+        assert f"{name}={value}" in as_root, f"the supervisor did not get {name}"
+
+
+def test_base_one_ed25519_host_key(workspace: Workspace, keys: dict[str, Path]) -> None:
+    listing = workspace.ssh(keys["dev8"], "ls ~/.ssh/hostkeys")
+    assert listing.stdout.split() == ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"], listing
 
 
 def test_base_secrets_only_in_their_files(
     workspace: Workspace, base_image: str, podman_env: Mapping[str, str], tmp_path: Path
 ) -> None:
-    canaries = [v.encode() for v in CANARIES.values()]
+    canaries = [v.encode() for v in (*CANARIES.values(), *UNSTORED_CANARIES.values(), *SUPERVISOR_CANARIES.values())]
     export = tmp_path / "container.tar"
     podman(["export", "-o", str(export), workspace.name], podman_env, timeout=300)
     holders: set[str] = set()
@@ -195,12 +237,12 @@ def test_base_secrets_only_in_their_files(
     saved.unlink()
     inspected = podman(["image", "inspect", base_image], podman_env).stdout
     history = podman(["history", "--no-trunc", "--format", "json", base_image], podman_env).stdout
-    for value in CANARIES.values():
+    for value in (*CANARIES.values(), *UNSTORED_CANARIES.values(), *SUPERVISOR_CANARIES.values()):
         assert value not in inspected
         assert value not in history
     image_env: list[str] = json.loads(inspected)[0]["Config"].get("Env") or []
     names = {entry.split("=", 1)[0] for entry in image_env}
-    assert not names & {*CANARIES, "GH_TOKEN", "SSH_PUBLIC_KEY"}
+    assert not names & {*CANARIES, *UNSTORED_CANARIES, *SUPERVISOR_CANARIES, "GH_TOKEN", "SSH_PUBLIC_KEY"}
 
 
 def _contains_any(path: Path, needles: list[bytes]) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import stat
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from pipeline.structure_tests import (
     ImageConfig,
     Report,
     SuiteError,
+    expand,
     go_mode_string,
     junit_xml,
     load_suite,
@@ -26,33 +28,55 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class FakeExecutor:
-    """An image made of dictionaries: argv -> result, path -> stat, path -> bytes."""
+    """An image made of dictionaries: argv -> result, path -> (stat, bytes), and its config. Every
+    command run is logged with the number of the container it ran in and the env it was given."""
 
     def __init__(
         self,
         commands: Mapping[tuple[str, ...], ExecResult] | None = None,
         files: Mapping[str, tuple[FileStat, bytes]] | None = None,
         config: ImageConfig | None = None,
+        volumes: tuple[str, ...] = (),
     ) -> None:
         self.commands = dict(commands or {})
         self.files = dict(files or {})
         self.config = config or ImageConfig()
-        self.ran: list[tuple[tuple[str, ...], dict[str, str]]] = []
+        self._volumes = volumes
+        self.containers: list[dict[str, str]] = []  # each container's env, in the order they were made
+        self.ran: list[tuple[int, tuple[str, ...], dict[str, str]]] = []
+        self.read: list[tuple[int, str]] = []
+        self.asked_volumes = False
 
-    async def run(self, argv: Sequence[str], env: Mapping[str, str]) -> ExecResult:
-        self.ran.append((tuple(argv), dict(env)))
-        return self.commands.get(tuple(argv), ExecResult("", f"{argv[0]}: not found", 127))
-
-    async def stat(self, path: str) -> FileStat:
-        return self.files[path][0] if path in self.files else FileStat(exists=False)
-
-    async def read_file(self, path: str) -> bytes:
-        if path not in self.files:
-            raise FileNotFoundError(path)
-        return self.files[path][1]
+    @asynccontextmanager
+    async def container(self, env: Mapping[str, str]) -> AsyncGenerator[FakeContainer]:
+        self.containers.append(dict(env))
+        yield FakeContainer(self, len(self.containers))
 
     async def image_config(self) -> ImageConfig:
         return self.config
+
+    async def volumes(self) -> tuple[str, ...]:
+        self.asked_volumes = True
+        return self._volumes
+
+
+class FakeContainer:
+    def __init__(self, image: FakeExecutor, number: int) -> None:
+        self.image, self.number = image, number
+
+    async def run(self, argv: Sequence[str], env: Mapping[str, str]) -> ExecResult:
+        self.image.ran.append((self.number, tuple(argv), dict(env)))
+        return self.image.commands.get(tuple(argv), ExecResult("", f"{argv[0]}: not found", -1, "not found"))
+
+    async def stat(self, path: str) -> FileStat:
+        self.image.read.append((self.number, path))
+        return self.image.files[path][0] if path in self.image.files else FileStat(exists=False)
+
+    async def read_file(self, path: str) -> bytes:
+        self.image.read.append((self.number, path))
+        if path not in self.image.files:
+            raise FileNotFoundError(path)
+        return self.image.files[path][1]
 
 
 def suite_text(body: str) -> str:
@@ -103,7 +127,35 @@ def run(body: str, executor: FakeExecutor) -> Report:
             suite_text("metadataTest:\n  envVars:\n    - key: A\n      value: b\n      regex: true\n"),
             "t.yaml: metadataTest.envVars[0].regex: unknown key",
         ),
-        (suite_text("licenseTests: []\n"), "t.yaml: licenseTests: is not supported"),
+        (
+            suite_text("licenseTests: []\n"),
+            "t.yaml: licenseTests: container-structure-test's licenseTests are not supported by this runner",
+        ),
+        (
+            suite_text("containerRunOptions: {privileged: true}\n"),
+            "t.yaml: containerRunOptions: container-structure-test's containerRunOptions are not supported",
+        ),
+        (
+            suite_text("commandTests:\n  - name: a\n    command: ls\n    expectedOutput: ['(?<=a)b']\n"),
+            "t.yaml: commandTests[0].expectedOutput[0]: invalid regular expression '(?<=a)b' (RE2, as Go's regexp): "
+            "invalid perl operator: (?<",
+        ),
+        (
+            suite_text("metadataTest:\n  labels:\n    - {key: a, value: '\\1', isRegex: true}\n"),
+            "t.yaml: metadataTest.labels[0].value: invalid regular expression",
+        ),
+        (
+            suite_text("commandTests:\n  - name: a\n    command: ls\n    envVars: [{key: A, value: ''}]\n"),
+            "t.yaml: commandTests[0].envVars[0].value: must not be empty",
+        ),
+        (
+            suite_text("metadataTest:\n  exposedPorts: ['2222/tcp']\n"),
+            "t.yaml: metadataTest.exposedPorts[0]: '2222/tcp': give the port number only, e.g. '2222'",
+        ),
+        (
+            suite_text("metadataTest:\n  volumes: ['']\n"),
+            "t.yaml: metadataTest.volumes[0]: must not be empty",
+        ),
         ('schemaVersion: "1.0.0"\n', "t.yaml: schemaVersion: must be '2.0.0'"),
         ("commandTests: []\n", "t.yaml: schemaVersion: is required"),
         ("- a\n", "t.yaml: <top>: expected a mapping, got a list"),
@@ -185,32 +237,110 @@ def test_base_runner_reports_a_failing_expectation() -> None:
 commandTests:
   - {name: git, command: git, args: [--version], expectedOutput: ['^git version 3\\.']}
   - {name: git ok, command: git, args: [--version], expectedOutput: ['^git version 2\\.']}
-  - {name: missing, command: nope}
+  - {name: missing, command: nope, exitCode: 127}
 """,
         executor,
     )
     assert [r.passed for r in report.results] == [False, True, False]
     assert "expected stdout to match '^git version 3\\\\.'" in report.results[0].messages[0]
-    assert "exited 127, expected 0" in report.results[2].messages[0]
+    assert report.results[2].messages == ("['nope'] did not start: not found",)  # whatever exitCode says
     assert not report.passed
     assert "FAIL command: git" in report.summary()
 
 
-def test_base_runner_substitutes_image_env_and_passes_test_env() -> None:
+def test_base_each_command_test_gets_a_fresh_container_setup_first_teardown_last() -> None:
+    ok = ExecResult("", "", 0)
+    executor = FakeExecutor({("touch", "/tmp/x"): ok, ("ls", "/tmp/x"): ok, ("rm", "/tmp/x"): ok, ("true",): ok})
+    report = run(
+        """
+commandTests:
+  - {name: one, setup: [[touch, /tmp/x]], command: ls, args: [/tmp/x], teardown: [[rm, /tmp/x]]}
+  - {name: two, command: "true"}
+""",
+        executor,
+    )
+    assert report.passed, report.summary()
+    assert [(number, argv) for number, argv, _ in executor.ran] == [
+        (1, ("touch", "/tmp/x")),
+        (1, ("ls", "/tmp/x")),
+        (1, ("rm", "/tmp/x")),
+        (2, ("true",)),
+    ]
+
+
+def test_base_a_setup_exit_status_does_not_count_but_a_setup_that_cannot_start_fails() -> None:
+    executor = FakeExecutor({("false",): ExecResult("", "", 1), ("true",): ExecResult("", "", 0)})
+    report = run(
+        """
+commandTests:
+  - {name: failing setup, setup: [["false"]], command: "true"}
+  - {name: setup not found, setup: [[nope], ["true"]], command: "true"}
+""",
+        executor,
+    )
+    assert [r.passed for r in report.results] == [True, False]
+    assert report.results[1].messages == ("setup ['nope'] did not start: not found",)
+    assert [argv for number, argv, _ in executor.ran if number == 2] == [("nope",)]  # nothing after it
+
+
+def test_base_env_is_substituted_as_container_structure_test_does() -> None:
+    echo = ExecResult("", "", 0)
     executor = FakeExecutor(
-        {("ls", "/home/dev8"): ExecResult("", "", 0)},
+        {
+            ("echo", "/home/dev8", "g=/home/dev8/g", "a="): echo,
+            ("echo", "g=/home/dev8/g", "a=a-/home/dev8/g"): echo,
+            ("setup",): echo,
+        },
         config=ImageConfig(env={"HOME": "/home/dev8"}),
     )
     report = run(
         """
 globalEnvVars: [{key: G, value: $HOME/g}]
 commandTests:
-  - {name: ls, command: ls, args: [$HOME], envVars: [{key: A, value: b}]}
+  - {name: no setup, command: echo, args: [$HOME, g=$G, a=$A], envVars: [{key: A, value: a-$G}]}
+  - {name: setup, setup: [[setup]], command: echo, args: [g=$G, a=$A], envVars: [{key: A, value: a-$G}]}
 """,
         executor,
     )
     assert report.passed, report.summary()
-    assert executor.ran == [(("ls", "/home/dev8"), {"G": "/home/dev8/g", "A": "b"})]
+    # Each container starts with the globals, expanded from the image's environment.
+    assert executor.containers == [{"G": "/home/dev8/g"}, {"G": "/home/dev8/g"}]
+    # Setup commands get the test's envVars expanded, the command gets them as written; the args see
+    # the test's envVars only once a setup command has run (CST commits them into the image with it).
+    assert [(argv[0], env) for _, argv, env in executor.ran] == [
+        ("echo", {"A": "a-$G"}),
+        ("setup", {"A": "a-/home/dev8/g"}),
+        ("echo", {"A": "a-$G"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("$A ${A} $A_B ${A}_B", "a a  a_B"),
+        ("$$ $1 $@ $* $# $? $- $! ${1} ${$}", "         "),
+        ("x$1y ${}z a${b end$ $ 5$.", "xy z ab end$ $ 5$."),
+        ("${A B} ${A", "ab A"),
+        ("$É $Aé", "$É aé"),
+        ("no variables", "no variables"),
+    ],
+)
+def test_base_expand_is_gos_os_expand(text: str, expanded: str) -> None:
+    assert expand(text, {"A": "a", "A B": "ab"}) == expanded
+
+
+def test_base_regexes_are_re2() -> None:
+    executor = FakeExecutor({("echo", "dev8"): ExecResult("dev8\n", "", 0), ("digit",): ExecResult("\u0663\n", "", 0)})
+    report = run(
+        """
+commandTests:
+  - {name: anchored, command: echo, args: [dev8], expectedOutput: ['^dev8$']}
+  - {name: newline, command: echo, args: [dev8], expectedOutput: ['^dev8\\n\\z', '(?m)^dev8$']}
+  - {name: ascii digit, command: digit, excludedOutput: ['\\d']}
+""",
+        executor,
+    )
+    assert [r.passed for r in report.results] == [False, True, True]
 
 
 def test_base_runner_checks_files() -> None:
@@ -237,7 +367,8 @@ fileContentTests:
         executor,
     )
     verdicts = {r.name: r for r in report.results}
-    assert [r.name for r in report.results if r.passed] == ["x", "absent", "c"]
+    assert [r.name for r in report.results if r.passed] == ["c", "x", "absent"]  # CST's order: contents first
+    assert {number for number, _ in executor.read} == {1}  # one container for the file tests: they only read
     assert verdicts["x mode"].messages == ("/bin/x has permissions -rwxr-xr-x, expected -rw-r--r--",)
     assert verdicts["c owner"].messages == (
         "/etc/c (-rw-------) is not executable by owner",
@@ -262,7 +393,7 @@ def test_base_runner_checks_metadata() -> None:
 metadataTest:
   user: dev8
   workdir: /workspace
-  exposedPorts: ["2222", "9000/tcp"]
+  exposedPorts: ["2222", "9000"]
   unexposedPorts: ["22"]
   entrypoint: [/usr/bin/tini, --, /usr/local/bin/entrypoint.sh]
   envVars: [{key: LANG, value: en_US.UTF-8}, {key: PATH, value: "/usr", isRegex: true}]
@@ -289,7 +420,7 @@ metadataTest:
     assert "user is 'dev8', expected 'root'" in messages
     assert "env var HOME is not set" in messages
     assert "env var PATH should not be set" in messages
-    assert any(m.startswith("port 22/tcp is not exposed") for m in messages)
+    assert "port 22 is not exposed (exposed: ['2222', '9000'])" in messages
     assert any(m.startswith("entrypoint is ['/usr/bin/tini'") for m in messages)
     assert "cmd is [], expected ['bash']" in messages
 
@@ -314,5 +445,62 @@ def test_base_junit_xml_lists_every_test() -> None:
     assert [c.get("name") for c in cases] == ["ok", "broken"]
     failure = cases[1].find("failure")
     assert failure is not None
-    assert "exited 127" in (failure.get("message") or "")
+    assert "did not start" in (failure.get("message") or "")
     assert cases[0].findtext("system-out") == "out"
+
+
+def test_base_ports_are_numbers_and_volumes_are_asked_only_when_tested() -> None:
+    config = ImageConfig(exposed_ports=("53/udp", "2222/tcp"))
+    ports = FakeExecutor(config=config, volumes=("/data",))
+    assert run("metadataTest:\n  exposedPorts: ['53', '2222']\n  unexposedPorts: ['22']\n", ports).passed
+    assert not ports.asked_volumes
+    volumes = FakeExecutor(config=config, volumes=("/data",))
+    report = run("metadataTest:\n  volumes: [/data, /cache]\n  unmountedVolumes: [/data]\n", volumes)
+    assert report.results[0].messages == ("volume /cache is not declared", "volume /data should not be declared")
+    assert volumes.asked_volumes
+
+
+def test_base_only_file_existence_paths_are_expanded() -> None:
+    files = {"/home/dev8/f": (FileStat(True, stat.S_IFREG | 0o644, 0, 0), b"x")}
+    executor = FakeExecutor(files=files, config=ImageConfig(env={"HOME": "/home/dev8"}))
+    report = run(
+        """
+globalEnvVars: [{key: F, value: $HOME/f}]
+fileExistenceTests: [{name: exists, path: $F}]
+fileContentTests: [{name: read as written, path: $F, expectedContents: [x]}]
+""",
+        executor,
+    )
+    assert [(r.name, r.passed) for r in report.results] == [("read as written", False), ("exists", True)]
+    assert executor.read == [(1, "$F"), (1, "/home/dev8/f")]
+    assert executor.containers == [{"F": "/home/dev8/f"}]
+
+
+class SlowExecutor(FakeExecutor):
+    """Each command takes a moment; counts how many run at once."""
+
+    running = 0
+    most = 0
+
+    @asynccontextmanager
+    async def container(self, env: Mapping[str, str]) -> AsyncGenerator[FakeContainer]:
+        SlowExecutor.running += 1
+        SlowExecutor.most = max(SlowExecutor.most, SlowExecutor.running)
+        try:
+            await asyncio.sleep(0.05)
+            async with super().container(env) as ctr:
+                yield ctr
+        finally:
+            SlowExecutor.running -= 1
+
+
+def test_command_tests_may_run_at_once_and_are_reported_in_the_suites_order() -> None:
+    """On the engine each command test is an exec of its own: they run side by side, reported as written."""
+    body = "commandTests:\n" + "".join(
+        f"  - name: t{n}\n    command: echo\n    args: ['{n}']\n    expectedOutput: ['^{n}$']\n" for n in range(7)
+    )
+    executor = SlowExecutor({("echo", str(n)): ExecResult(str(n), "", 0) for n in range(7)})
+    report = asyncio.run(run_suite(load_suite("t.yaml", suite_text(body)), executor, concurrency=3))
+    assert [r.name for r in report.results] == [f"t{n}" for n in range(7)]
+    assert all(r.passed for r in report.results)
+    assert SlowExecutor.most == 3

@@ -19,7 +19,7 @@ from pipeline.errors import Failed
 from pipeline.scan import TRIVY_CACHES
 from tests.support import small_catalog
 from tests.support.fake_engine import digest_of, directory_files
-from tests.support.graph import ops
+from tests.support.graph import Op, ops
 from tests.support.small_catalog import engine_for
 from tests.support.trivy_json import report, vuln
 
@@ -44,7 +44,7 @@ def summary_rows(files: Mapping[str, object]) -> dict[str, list[str]]:
 
 
 async def test_a_clean_run_writes_every_report(tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine_for(tree, module, monkeypatch)
+    engine = engine_for(tree, module, monkeypatch)
     files = directory_files(await module.build_all())
     per_image = ["tests.xml", "trivy.json", "trivy.sarif", "trivy.txt", "trivy-junit.xml", "sbom.cdx.json"]
     expected = {f"{name}/{file}" for name in ["base", "a", "b", "c"] for file in per_image}
@@ -53,15 +53,20 @@ async def test_a_clean_run_writes_every_report(tree: Path, module: Dev8, monkeyp
     assert "**Result: passed**" in str(files["summary.md"])
     rows = summary_rows(files)
     assert list(rows) == ["base", "a", "b", "c"]  # catalog (build) order
-    size, digest, build, tests, scan, sbom = rows["base"]
-    assert size == "512.0 MiB"
+    compressed, unpacked, digest, build, tests, scan, sbom = rows["base"]
+    assert (compressed, unpacked) == ("512.0 MiB", "1024.0 MiB")
     assert digest == f"`{digest_of('base')[:19]}…`"
+    assert "*unpacked* is the files of the image" in str(files["summary.md"])
     assert (build, tests, sbom) == ("✅ passed", "✅ 1/1 passed", "✅ passed")
     assert scan == "✅ image 'base': scan: no findings; fails on CRITICAL,HIGH"
     sbom_chain = files["base/sbom.cdx.json"]
     assert isinstance(sbom_chain, list)
-    *download, argv = [args["args"] for name, args in sbom_chain if name == "withExec"]
-    assert [a[2] for a in download] == ["--download-db-only", "--download-java-db-only"]  # shared with the scan
+    *download, scan, argv = [args["args"] for name, args in sbom_chain if name == "withExec"]
+    assert [a[2] for a in download] == ["--download-db-only", "--download-java-db-only"]
+    assert argv == ["trivy", "convert", "--format", "cyclonedx", "--output", "/out/sbom.cdx.json", "/out/trivy.json"]
+    # The SBOM is converted from the scan's JSON: the same chain up to the scan, so the engine scans once.
+    [scan_chain] = [chain for chain in engine.scanned if engine.image_of(chain) == "base"]
+    assert scan_chain[: len(sbom_chain) - 2] == sbom_chain[:-2]
     assert argv[argv.index("--format") + 1] == "cyclonedx"
     assert json.loads(str(files["base/trivy.sarif"]))["runs"][0]["results"] == []
 
@@ -95,10 +100,10 @@ async def test_a_failed_build_names_the_image_and_step_and_the_others_still_repo
     assert failures[2] == "image 'b': scan: 1 CRITICAL; fails on CRITICAL,HIGH"
     assert len(failures) == 3
     rows = summary_rows(files)
-    assert rows["c"][2:] == ["⏭ a did not build"] * 4  # c is on a: skipped, not failed
-    assert rows["b"][2] == "✅ passed"
-    assert rows["b"][4].startswith("❌ image 'b': scan: 1 CRITICAL")
-    assert rows["base"][3].startswith("❌ 0/1 passed")  # a failed test stops no build
+    assert rows["c"][3:] == ["⏭ a did not build"] * 4  # c is on a: skipped, not failed
+    assert rows["b"][3] == "✅ passed"
+    assert rows["b"][5].startswith("❌ image 'b': scan: 1 CRITICAL")
+    assert rows["base"][4].startswith("❌ 0/1 passed")  # a failed test stops no build
     assert ("build", "b") in engine.log
     assert ("build-start", "c") not in engine.log
     assert "CVE-2026-1000" in str(files["b/trivy.txt"])
@@ -112,7 +117,7 @@ async def test_a_failed_supervisor_build_skips_every_image(
     engine = engine_for(tree, module, monkeypatch, supervisor_fails=True)
     files = directory_files(await module.build_all())
     assert str(files["failures.txt"]).startswith("supervisor: build failed: go build: undefined")
-    assert all(row[2] == "⏭ supervisor did not build" for row in summary_rows(files).values())
+    assert all(row[3] == "⏭ supervisor did not build" for row in summary_rows(files).values())
     assert engine.steps("build-start") == []
 
 
@@ -123,6 +128,17 @@ async def test_failed_go_tests_are_reported_and_stop_no_image(
     files = directory_files(await module.build_all())
     assert str(files["failures.txt"]) == "supervisor: go test failed: --- FAIL: TestBackup\n"
     assert engine.steps("build") == ["base", "a", "b", "c"]
+
+
+async def test_an_unexpected_error_is_reported_against_its_image_and_step(
+    tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one image's checks neither ends the run nor reaches the user as an anonymous TaskGroup error."""
+    engine = engine_for(tree, module, monkeypatch, crash_tests={"b"})
+    files = directory_files(await module.build_all())
+    assert str(files["failures.txt"]) == "image 'b': test: KeyError: 'expectedOutput'\n"
+    assert engine.steps("build") == ["base", "a", "b", "c"]
+    assert ("scan", "b") in engine.log
 
 
 async def test_fail_on_error_raises_the_summary(tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,7 +153,7 @@ async def test_images_and_skip_scan_narrow_the_run(tree: Path, module: Dev8, mon
     assert engine.steps("build") == ["base", "c"]
     assert engine.steps("scan") == engine.steps("sbom") == []
     assert list(summary_rows(files)) == ["base", "c"]
-    assert summary_rows(files)["c"][4:] == ["⏭ --skip-scan", "⏭ --skip-scan"]
+    assert summary_rows(files)["c"][5:] == ["⏭ --skip-scan", "⏭ --skip-scan"]
     assert not any(path.endswith(("trivy.json", "sbom.cdx.json")) for path in files)
 
 
@@ -154,21 +170,26 @@ async def test_an_ignore_entry_without_a_reason_fails_before_anything_runs(
     tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = engine_for(tree, module, monkeypatch)
-    (tree / ".trivyignore").write_text("# fine\nCVE-1\n\nCVE-2\n")
-    with pytest.raises(ValueError, match=r"^\.trivyignore:4: CVE-2: no reason"):
+    (tree / ".trivyignore.yaml").write_text("vulnerabilities:\n  - {id: CVE-1, statement: fine}\n  - id: CVE-2\n")
+    with pytest.raises(ValueError, match=r"^\.trivyignore\.yaml: vulnerabilities\[1\] \(CVE-2\): no statement"):
         await module.build_all()
     assert engine.log == []
 
 
-async def test_severity_and_ignore_unfixed_reach_the_decision_and_trivy(
+async def test_severity_reaches_trivys_gate_and_ignore_unfixed_its_scan(
     tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unfixed = report([vuln("CVE-2026-2000", "MEDIUM", fixed="", status="affected")])
-    engine_for(tree, module, monkeypatch, trivy={"base": unfixed})
+    engine = engine_for(tree, module, monkeypatch, trivy={"base": report([vuln("CVE-2026-2000", "MEDIUM")])})
     files = directory_files(await module.build_all(images=["base"], severity="MEDIUM", ignore_unfixed=False))
     assert str(files["failures.txt"]).startswith("image 'base': scan: 1 MEDIUM; fails on MEDIUM")
-    files = directory_files(await module.build_all(images=["base"], severity="MEDIUM"))
+    assert "--ignore-unfixed" not in _scan_argv(engine.scanned[-1])
+    files = directory_files(await module.build_all(images=["base"]))
     assert files["failures.txt"] == ""
+    assert "--ignore-unfixed" in _scan_argv(engine.scanned[-1])
+
+
+def _scan_argv(chain: list[Op]) -> list[str]:
+    return next(args["args"][4:] for name, args in chain if name == "withExec" and args["args"][0] == "sh")
 
 
 async def test_the_scan_runs_pinned_trivy_on_the_tarball_with_cached_databases(
@@ -187,9 +208,17 @@ async def test_the_scan_runs_pinned_trivy_on_the_tarball_with_cached_databases(
     assert execs[2][:3] == ["sh", "-c", 'mkdir -p /scan/image && tar -xf /scan/image.tar -C /scan/image && exec "$@"']
     scan = execs[2][4:]
     assert scan[:4] == ["trivy", "image", "--input", "/scan/image"]
-    assert {"--skip-db-update", "--ignore-unfixed"} <= set(scan)
-    assert scan[scan.index("--ignorefile") + 1] == "/scan/.trivyignore"
+    assert {"--skip-db-update", "--ignore-unfixed", "--list-all-pkgs"} <= set(scan)
     assert scan[scan.index("--format") + 1] == "json"
+    assert "--ignorefile" not in scan  # trivy.json keeps every finding; the conversions apply the ignore file
+    # Then every report is converted from it, with the repository's ignore file.
+    converts = [argv for argv in execs[3:] if argv[:2] == ["trivy", "convert"]]
+    assert [argv[argv.index("--format") + 1] for argv in converts] == ["sarif", "table", "template", "json"]
+    assert all(argv[argv.index("--ignorefile") + 1] == "/scan/.trivyignore.yaml" for argv in converts)
+    ignore = next(
+        args for name, args in chain if name == "withMountedFile" and args["path"] == "/scan/.trivyignore.yaml"
+    )
+    assert ignore["source"][-1] == ("file", {"path": ".trivyignore.yaml"})
     tarball = next(
         args["source"] for name, args in chain if name == "withMountedFile" and args["path"] == "/scan/image.tar"
     )
@@ -215,15 +244,17 @@ async def test_scan_fails_with_the_summary_of_findings(
         await module.scan("base")
     lines = str(failed.value).splitlines()
     assert lines[0] == "image 'base': scan: 1 CRITICAL; fails on CRITICAL,HIGH"
-    assert lines[2].split()[:3] == ["CRITICAL", "CVE-2026-1000", "libfoo"]
+    table = "\n".join(lines[1:])  # Trivy's own table of what fails the scan
+    assert "Total: 1 (HIGH: 0, CRITICAL: 1)" in table
+    assert "CVE-2026-1000" in table
+    assert "libfoo" in table
     assert "Traceback" not in str(failed.value)
-    assert (await module.scan("base", severity="")).startswith(
-        "image 'base': scan: 1 CRITICAL (1 below threshold); fails on none"
-    )
+    assert (await module.scan("base", severity="")).startswith("\n")  # Trivy's table: reports, fails on nothing
 
 
 @pytest.mark.parametrize(
-    ("format", "check"), [("json", '"SchemaVersion": 2'), ("sarif", '"version": "2.1.0"'), ("table", "SEVERITY")]
+    ("format", "check"),
+    [("json", '"SchemaVersion": 2'), ("sarif", '"id": "dev8-images/base/"'), ("table", "CVE-2026-3")],
 )
 async def test_scan_formats(tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch, format: str, check: str) -> None:
     engine_for(tree, module, monkeypatch, trivy={"base": report([vuln("CVE-2026-3", "LOW")])})
@@ -236,15 +267,16 @@ async def test_scan_refuses_an_unknown_format(tree: Path, module: Dev8, monkeypa
         await module.scan("base", format="xml")
 
 
-async def test_sbom_is_cyclonedx_of_the_images_tarball(
+async def test_sbom_is_cyclonedx_converted_from_the_images_scan(
     tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = engine_for(tree, module, monkeypatch)
     chain = ops(await module.sbom("c"))
     assert engine.image_of(chain) == "c"
-    argv = [args["args"] for name, args in chain if name == "withExec"][-1]
-    assert argv[4:7] == ["trivy", "image", "--input"]
-    assert argv[argv.index("--format") + 1] == "cyclonedx"
+    *_, scan, convert = [args["args"] for name, args in chain if name == "withExec"]
+    assert scan[4:7] == ["trivy", "image", "--input"]
+    assert scan[scan.index("--format") + 1] == "json"
+    assert convert[:4] == ["trivy", "convert", "--format", "cyclonedx"]
     assert chain[-1] == ("file", {"path": "/out/sbom.cdx.json"})
 
 
@@ -268,6 +300,17 @@ async def test_test_all_reports_junit_per_image_without_scans_or_go_tests(
     assert str(files["summary.md"]).startswith("# dev8 images: test-all")
     assert engine.steps("scan") == []
     assert ("supervisor", "go test") not in engine.log
+
+
+async def test_the_suites_of_a_feature_an_option_turned_off_do_not_run(
+    repo_root: Path, loaded_catalog: catalog.Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = Dev8(source=dag.directory())
+    engine = engine_for(repo_root, module, monkeypatch)
+    await module.test("workspace", option=["azure-cli.source=none"])
+    every = loaded_catalog.image("workspace").tests
+    [run] = engine.suites.values()  # (the option changes the chain, so the fake names it by its base)
+    assert run == [path for path in every if path != "docker/features/azure-cli/tests.yaml"]
 
 
 async def test_build_all_over_the_repositorys_catalog(

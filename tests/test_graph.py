@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from dagger import dag
 
-from pipeline import Dev8, catalog, dockerfile
+from pipeline import Dev8, affected, catalog, dockerfile
 from pipeline.caches import APT_CACHES, GO_CACHES
+from pipeline.plan import FEATURES_DIGEST, TAIL_DIGEST
 from tests.support import fake_export
 from tests.support.graph import names, ops
 from tests.support.normalize import from_dockerfile, from_graph
@@ -99,7 +100,8 @@ async def test_graph_and_dockerfile_build_the_same_steps(
     fake_export.install(monkeypatch, repo_root)
     module = Dev8(source=dag.directory())  # default build information, as the Dockerfile's ARG defaults
     text = (repo_root / f"docker/{image}/Dockerfile").read_text()
-    rendered = from_dockerfile(text)
+    features, tail = affected.image_digests(catalog.load(repo_root))[image]
+    rendered = from_dockerfile(text, {FEATURES_DIGEST[1]: features, TAIL_DIGEST[1]: tail})
     container = await module.image(image)
     assert from_graph(ops(container)) == rendered["image"]
     supervisor_chain = ops(await module.supervisor())

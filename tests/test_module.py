@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -25,17 +26,29 @@ def test_entry_point_is_the_main_object() -> None:
     assert entry.load() is Dev8
 
 
-def test_dagger_json_pins_the_sdk_version() -> None:
+def test_layout_is_what_dagger_init_writes_for_the_engine_in_use() -> None:
+    """The runtime installs the engine's bundled SDK (version 0.0.0) from ./sdk beside the module, so a
+    pinned dagger-io can never be satisfied; dagger.json names the engine the tests run."""
     config = json.loads((REPO_ROOT / "dagger.json").read_text())
-    pinned = next(
-        d
-        for d in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-        if d.startswith("dagger-io")
-    )
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     assert config["name"] == "dev8"
     assert config["sdk"]["source"] == "python"
-    assert config["source"] == "."
-    assert config["engineVersion"] == "v" + pinned.split("==")[1]
+    assert config.get("source", ".") == "."
+    assert "dagger-io" in project["project"]["dependencies"]
+    assert project["tool"]["uv"]["sources"]["dagger-io"] == {"path": "sdk", "editable": True}
+    assert (REPO_ROOT / "uv.lock").is_file()
+    assert "/sdk" in (REPO_ROOT / ".gitignore").read_text().split()
+    workflows = (REPO_ROOT / ".github/workflows/docker-images.yml").read_text()
+    cli_versions = set(re.findall(r'^\s+version: "([^"]+)"', workflows, re.MULTILINE))
+    assert cli_versions == {config["engineVersion"].removeprefix("v")}
+
+
+def test_only_the_modules_own_files_are_its_source() -> None:
+    """A change under tests/, docker/ or the README must not reinstall the module: dagger.json's include
+    list keeps the module's source to pipeline/ and its project files."""
+    include = json.loads((REPO_ROOT / "dagger.json").read_text())["include"]
+    assert include[:2] == ["!*", "!.*"]
+    assert {"pyproject.toml", "uv.lock", "pipeline/**"} <= set(include)
 
 
 def test_every_function_has_a_one_line_doc_and_documented_arguments() -> None:
@@ -60,3 +73,13 @@ def test_constructor_arguments_are_documented_and_source_is_filtered() -> None:
     assert source.default_path == "/"
     assert source.ignore[0] == "*"
     assert "!docker/**" in source.ignore
+
+
+def test_functions_with_side_effects_or_world_checks_say_how_long_they_may_be_cached() -> None:
+    """The engine answers a function from its cache for up to 7 days unless it says otherwise."""
+    policies = {name: function.cache_policy for name, function in module_object().functions.items()}
+    assert policies.pop("publish") == "never"  # a push is a side effect
+    assert policies.pop("verify") == "never"  # checks the registry as it is now
+    assert policies.pop("scan") == "session"  # a scan re-checks against a refreshed database
+    assert policies.pop("build_all") == "1h"  # a no-op rerun is instant; later ones rescan
+    assert set(policies.values()) == {None}  # the rest are pure functions of their inputs

@@ -28,7 +28,7 @@ def test_base_builds_offline_and_starts(base_image: str, ssh_public_key: str) ->
 
 def test_base_image_config_matches_the_catalog(base_image: str) -> None:
     inspect = podman("image", "inspect", "--format", "{{.Config.User}} {{json .Config.Entrypoint}}", base_image)
-    assert inspect.stdout.strip() == 'dev8 ["/usr/bin/tini","--","/usr/local/bin/entrypoint.sh"]'
+    assert inspect.stdout.strip() == 'dev8 ["/usr/local/bin/entrypoint.sh"]'
     ports = podman("image", "inspect", "--format", "{{json .Config.ExposedPorts}}", base_image).stdout
     assert '"2222/tcp"' in ports
     assert '"9000/tcp"' in ports

@@ -11,6 +11,7 @@ from pipeline import Dev8
 from pipeline.errors import Failed
 from pipeline.publish_plan import PublishError
 from tests.support import small_catalog
+from tests.support.fake_engine import digest_of
 from tests.support.graph import Op
 from tests.support.small_catalog import engine_for
 from tests.support.trivy_json import report, vuln
@@ -31,6 +32,8 @@ def module() -> Dev8:
 
 
 async def publish(module: Dev8, **options: object) -> str:
+    """Signing has tests of its own (tests/test_signing.py)."""
+    options.setdefault("sign", False)
     return await module.publish(
         registry="ghcr.io/acme",
         username="bot",
@@ -50,27 +53,56 @@ def supervisor_env(variant: list[Op]) -> dict[str, str]:
     return {args["name"]: args["value"] for name, args in binary if name == "withEnvVariable"}
 
 
+def pushed_lines(text: str) -> list[str]:
+    """The references under "Pushed:" in publish's report."""
+    section = text.split("Pushed:\n", 1)[1].split("\n\n", 1)[0]
+    return [line.strip() for line in section.splitlines()]
+
+
 async def test_publish_pushes_every_image_for_both_platforms_under_each_tag(
     tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = engine_for(tree, module, monkeypatch)
-    pushed = (await publish(module, latest=True)).splitlines()
+    text = await publish(module, latest=True)
     addresses = sorted(address for address, _, _ in engine.published)
     assert addresses == sorted(f"ghcr.io/acme/dev8-{n}:{t}" for n in IMAGES for t in ("1.2.3", "0123456", "latest"))
-    assert sorted(line.split("@")[0] for line in pushed) == addresses
-    assert all("@sha256:" in line for line in pushed)
-    for _, publisher, variants in engine.published:
-        assert [first(v, "container").get("platform") for v in variants] == ["linux/amd64", "linux/arm64"]
+    assert sorted(line.split("@")[0] for line in pushed_lines(text)) == addresses
+    assert all("@sha256:" in line for line in pushed_lines(text))
+    for image in IMAGES:
+        line = f"- ghcr.io/acme/dev8-{image}: tested on linux/amd64; built, not tested: linux/arm64"
+        assert line in text.splitlines()
+    for address, publisher, (native, arm64) in engine.published:
+        image = address.split("/dev8-")[1].split(":")[0]
+        # The engine's own platform pushes the very container the gate built, tested and scanned.
+        assert native == engine.images[image]
+        assert first(arm64, "container").get("platform") == "linux/arm64"
         # Cross-compiled, not emulated: the Go stage runs natively with GOARCH set.
-        assert [supervisor_env(v).get("GOARCH") for v in variants] == ["amd64", "arm64"]
-        assert all(supervisor_env(v)["GOOS"] == "linux" for v in variants)
-        for variant in variants:
+        assert supervisor_env(arm64).get("GOARCH") == "arm64"
+        assert supervisor_env(arm64)["GOOS"] == "linux"
+        for variant in (native, arm64):
             labels = {args["name"]: args["value"] for name, args in variant if name == "withLabel"}
             assert labels["org.opencontainers.image.version"] == "1.2.3"
             assert labels["org.opencontainers.image.revision"] == SHA
         auth = first(publisher, "withRegistryAuth")
         assert (auth["address"], auth["username"]) == ("ghcr.io", "bot")
         assert auth["secret"] == [("secret", {"uri": "env:TOKEN"})]  # a secret reference, never its value
+
+
+async def test_a_failed_push_says_what_reached_the_registry_and_moves_no_version_tag(
+    tree: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(tree, module, monkeypatch, fail_push={"ghcr.io/acme/dev8-b:0123456"})
+    with pytest.raises(Failed) as failed:
+        await publish(module, latest=True)
+    text = str(failed.value)
+    assert sorted(pushed_lines(text)) == sorted(
+        f"ghcr.io/acme/dev8-{n}:0123456@{digest_of(n)}" for n in IMAGES if n != "b"
+    )
+    assert "Not pushed (failed):\n  ghcr.io/acme/dev8-b:0123456: push ghcr.io/acme/dev8-b:0123456 failed" in text
+    held_back = text.split("Not pushed (held back because a push failed):\n")[1].split()
+    assert sorted(held_back) == sorted(f"ghcr.io/acme/dev8-{n}:{t}" for n in IMAGES for t in ("1.2.3", "latest"))
+    # The commit tags went first; no version or latest tag moved.
+    assert all(address.endswith(":0123456") for address, _, _ in engine.published)
 
 
 async def test_everything_is_built_tested_and_scanned_before_the_first_push(
@@ -112,8 +144,8 @@ async def test_dry_run_runs_the_checks_and_prints_the_references(
     text = await publish(module, dry_run=True, images=["base"], platform=["linux/arm64"])
     assert text.splitlines() == [
         "dry run: built, tested and scanned; would push:",
-        "  ghcr.io/acme/dev8-base:1.2.3  [linux/arm64]",
-        "  ghcr.io/acme/dev8-base:0123456  [linux/arm64]",
+        "  ghcr.io/acme/dev8-base:1.2.3  [linux/arm64 (built, not tested)]",
+        "  ghcr.io/acme/dev8-base:0123456  [linux/arm64 (built, not tested)]",
     ]
     assert engine.published == []
     assert ("scan", "base") in engine.log

@@ -67,8 +67,16 @@ def test_credentials_go_to_the_registry_host() -> None:
 
 
 def test_the_dry_run_text_lists_each_reference_with_its_platforms() -> None:
-    pushes = pp.plan("ghcr.io/acme", images=["base"], version="v1.2.3", sha=SHA, latest=False, arch=["linux/amd64"])
-    assert pp.dry_run_text(pushes).splitlines()[1:] == [
-        "  ghcr.io/acme/dev8-base:1.2.3  [linux/amd64]",
-        "  ghcr.io/acme/dev8-base:0123456  [linux/amd64]",
+    pushes = pp.plan("ghcr.io/acme", images=["base"], version="v1.2.3", sha=SHA, latest=False, arch=None)
+    assert pp.dry_run_text(pushes, "linux/amd64").splitlines()[1:] == [
+        "  ghcr.io/acme/dev8-base:1.2.3  [linux/amd64, linux/arm64 (built, not tested)]",
+        "  ghcr.io/acme/dev8-base:0123456  [linux/amd64, linux/arm64 (built, not tested)]",
     ]
+
+
+def test_the_commit_tag_is_pushed_before_the_tags_people_pull() -> None:
+    [push] = pp.plan("ghcr.io/acme", images=["base"], version="v1.2.3", sha=SHA, latest=True, arch=None)
+    assert push.phases() == (
+        ["ghcr.io/acme/dev8-base:0123456"],
+        ["ghcr.io/acme/dev8-base:1.2.3", "ghcr.io/acme/dev8-base:latest"],
+    )

@@ -1,37 +1,141 @@
-"""The real Trivy (v0.74.0, built from source by .ci/run) where no vulnerability database can be had:
-secret scans and CycloneDX SBOMs need none. They run the pipeline's own Trivy commands
-(pipeline.scan) and read the output with the pipeline's own code (pipeline.scan_report)."""
+"""The real Trivy (v0.74.0, built from source by .ci/run) on the pipeline's own commands (pipeline.scan).
+No vulnerability database can be had here, so the vulnerability cases run the pipeline's
+`trivy convert` commands on Trivy JSON results the tests write (tests/support/trivy_json.py); the
+secret scan and the CycloneDX SBOM run on a planted key and on the offline-built base image."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
-import os
-import shutil
 import subprocess
 import tarfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from pipeline import image_checks, scan, scan_report
+from pipeline import image_checks, scan
+from pipeline import scan_report as sr
 from pipeline.catalog import Catalog
-from pipeline.reports import ImageResult, Run, summary_markdown
+from pipeline.image_info import ImageInfo, manifest_digest
+from pipeline.reports import ImageResult, Run, size_text, summary_markdown
 from pipeline.structure_tests import load_suite, run_suite
-from tests.support.podman import CACHE_DIR, podman
 from tests.support.podman import env as podman_env
+from tests.support.podman import podman
 from tests.support.podman_structure import structure_container
+from tests.support.trivy_json import Converted, convert, local_junit_template, local_trivy, report, vuln
 
 REPO = Path(__file__).resolve().parents[1]
 AWS_KEY = "AKIA2E0A8F3B244C9986"  # made up, in the shape Trivy's aws-access-key-id rule matches
+POLICY = sr.Policy(("CRITICAL", "HIGH"))
+MIXED = report(
+    [
+        vuln("CVE-2026-0001", "CRITICAL"),
+        vuln("CVE-2026-0002", "HIGH", package="curl"),
+        vuln("CVE-2026-0003", "MEDIUM"),
+        vuln("CVE-2026-0004", "LOW"),
+    ]
+)
 
 
 @pytest.fixture(scope="session")
 def trivy() -> str:
-    found = shutil.which("trivy") or str(CACHE_DIR / "bin/trivy")
-    if not os.access(found, os.X_OK):
-        pytest.skip("trivy is not installed: bash .ci/run installs it")
+    found = local_trivy()
+    if found is None or local_junit_template() is None:
+        pytest.skip("trivy is not installed: bash .ci/run builds it (and its source has the JUnit template)")
     return found
+
+
+def gate(report_json: str, policy: sr.Policy, ignore_file: Path | None = None) -> Converted:
+    argv = scan.gate_argv(scan.REPORT, policy, scan.IGNORE_PATH if ignore_file else None)
+    return convert(report_json, [argv], ignore_file)
+
+
+def reports(report_json: str, policy: sr.Policy, ignore_file: Path | None = None) -> Converted:
+    argvs = scan.report_argvs(scan.REPORT, scan.OUT, policy, scan.IGNORE_PATH if ignore_file else None)
+    return convert(report_json, list(argvs.values()), ignore_file)
+
+
+def test_trivy_is_the_pinned_version(trivy: str) -> None:
+    result = subprocess.run([trivy, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[0] == "Version: 0.74.0"
+    assert scan.TRIVY_IMAGE == "aquasec/trivy:0.74.0"  # the image the module runs is the same release
+
+
+@pytest.mark.parametrize(
+    ("severities", "fails"),
+    [(("CRITICAL", "HIGH"), True), (("LOW",), True), (("MEDIUM", "LOW"), True), (("UNKNOWN",), False)],
+)
+def test_the_gate_is_trivys_severity_filter_and_exit_code(trivy: str, severities: tuple[str, ...], fails: bool) -> None:
+    verdict = gate(MIXED, sr.Policy(severities))
+    assert verdict.exit_code == (scan.FINDINGS_EXIT if fails else 0), verdict.stderr
+    assert ("CVE-2026-0003" in verdict.stdout) == ("MEDIUM" in severities)  # its table: what fails the scan
+    assert "CVE-2026-0004" not in gate(MIXED, POLICY).stdout
+
+
+def test_an_accepted_finding_stops_applying_on_its_expiry_date(trivy: str, tmp_path: Path) -> None:
+    today = datetime.datetime.now(datetime.UTC).date()  # Trivy compares expired_at (midnight UTC) with now
+    ignore = tmp_path / ".trivyignore.yaml"
+    critical = report([vuln("CVE-2026-0001", "CRITICAL")])
+    for expired_at, fails in ((today + datetime.timedelta(days=1), False), (today, True), (None, False)):
+        expiry = f"    expired_at: {expired_at.isoformat()}\n" if expired_at else ""
+        ignore.write_text(f"vulnerabilities:\n  - id: CVE-2026-0001\n    statement: not reachable\n{expiry}")
+        assert sr.check_ignore_file(ignore.read_text()) == 1
+        verdict = gate(critical, POLICY, ignore)
+        assert verdict.exit_code == (scan.FINDINGS_EXIT if fails else 0), (expired_at, verdict.stderr)
+
+
+def test_the_reports_are_trivys_conversions_with_the_ignore_file(trivy: str, tmp_path: Path) -> None:
+    ignore = tmp_path / ".trivyignore.yaml"
+    ignore.write_text("vulnerabilities:\n  - id: CVE-2026-0002\n    statement: HTTP/3 is not built in\n")
+    made = reports(MIXED, POLICY, ignore)
+    assert set(made.files) == {"trivy.sarif", "trivy.txt", "trivy-junit.xml", "findings.json"}
+
+    found = sr.counts(made.files["findings.json"])
+    assert found.text() == "1 CRITICAL, 1 MEDIUM, 1 LOW (1 ignored)"
+
+    log = json.loads(sr.with_category(made.files["trivy.sarif"], "base"))
+    [run] = log["runs"]
+    assert (log["version"], run["tool"]["driver"]["name"], run["tool"]["driver"]["version"]) == (
+        "2.1.0",
+        "Trivy",
+        "0.74.0",
+    )
+    assert run["automationDetails"] == {"id": "dev8-images/base/"}
+    levels = sorted((r["ruleId"], r["level"]) for r in run["results"])
+    assert levels == [("CVE-2026-0001", "error"), ("CVE-2026-0003", "warning"), ("CVE-2026-0004", "note")]
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert all(float(rules[r]["properties"]["security-severity"]) > 0 for r, _ in levels)
+
+    junit = ET.fromstring(made.files["trivy-junit.xml"])  # Trivy's template: a failed case per finding at the threshold
+    cases = [case.get("name") for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert cases == ["[CRITICAL] CVE-2026-0001"]
+
+    table = made.files["trivy.txt"]
+    assert all(f"CVE-2026-000{i}" in table for i in (1, 3, 4))
+    assert "HTTP/3 is not built in" in table  # the suppressed finding, with its statement
+
+
+def test_a_planted_key_fails_the_scan_until_ignored_for_its_path(trivy: str, tmp_path: Path) -> None:
+    (tmp_path / "src/deploy").mkdir(parents=True)
+    (tmp_path / "src/deploy/run.sh").write_text(f"#!/bin/sh\nexport AWS_ACCESS_KEY_ID={AWS_KEY}\n")
+    out = tmp_path / "trivy.json"
+    argv = scan.scan_argv(str(tmp_path / "src"), str(out), SECRETS_ONLY)
+    at = argv.index("--input")  # the same flags over a directory instead of an image
+    run_trivy(trivy, ["trivy", "fs", *argv[2:at], *argv[at + 2 :], argv[at + 1]], tmp_path / "cache")
+    scanned = out.read_text()
+    verdict = gate(scanned, POLICY)
+    assert verdict.exit_code == scan.FINDINGS_EXIT
+    assert "AWS Access Key ID" in verdict.stdout
+    assert sr.counts(reports(scanned, POLICY).files["findings.json"]).text() == "1 CRITICAL"
+
+    ignore = tmp_path / ".trivyignore.yaml"
+    for paths, fails in ((["other/**"], True), (["deploy/*.sh"], False)):
+        ignore.write_text(
+            json.dumps({"secrets": [{"id": "aws-access-key-id", "paths": paths, "statement": "made up"}]})
+        )
+        assert gate(scanned, POLICY, ignore).exit_code == (scan.FINDINGS_EXIT if fails else 0), paths
 
 
 def run_trivy(trivy: str, argv: list[str], cache: Path) -> None:
@@ -42,45 +146,8 @@ def run_trivy(trivy: str, argv: list[str], cache: Path) -> None:
     assert result.returncode == 0, f"trivy {' '.join(argv[1:])}:\n{result.stderr}"
 
 
-def secrets_only(argv: list[str]) -> list[str]:
-    """The pipeline's scan command with the vulnerability scanner off: no database here."""
-    argv = list(argv)
-    argv[argv.index("--scanners") + 1] = "secret"
-    return argv
-
-
-def test_trivy_is_the_pinned_version(trivy: str) -> None:
-    result = subprocess.run([trivy, "--version"], capture_output=True, text=True, check=True)
-    assert result.stdout.splitlines()[0] == "Version: 0.74.0"
-    assert scan.tool_version(scan.TRIVY_IMAGE) == "0.74.0"  # the image the module runs is the same release
-
-
-def test_a_planted_key_fails_the_scan_until_ignored_with_a_reason(trivy: str, tmp_path: Path) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/deploy.sh").write_text(f"#!/bin/sh\nexport AWS_ACCESS_KEY_ID={AWS_KEY}\n")
-    out = tmp_path / "trivy.json"
-    argv = secrets_only(scan.scan_argv(str(tmp_path / "src"), str(out), ignore_unfixed=True, ignore_file=None))
-    at = argv.index("--input")  # the same flags over a directory instead of an image
-    argv = ["trivy", "fs", *argv[2:at], *argv[at + 2 :], argv[at + 1]]
-    run_trivy(trivy, argv, tmp_path / "cache")
-    policy = scan_report.Policy()
-    decision = scan_report.decide("fixture", scan_report.parse_report(out.read_text()), policy)
-    [found] = decision.blocking
-    assert (found.id, found.kind, found.severity, found.target) == (
-        "aws-access-key-id",
-        "secret",
-        "CRITICAL",
-        "deploy.sh",
-    )
-    assert scan_report.summary(decision, policy).startswith("image 'fixture': scan: 1 CRITICAL; fails on CRITICAL,HIGH")
-
-    # Trivy and the pipeline read the same .trivyignore: a trailing `# reason` is a comment to Trivy.
-    ignore = tmp_path / ".trivyignore"
-    ignore.write_text("aws-access-key-id  # a made-up key in a test fixture\n")
-    run_trivy(trivy, [*argv, "--ignorefile", str(ignore)], tmp_path / "cache")
-    assert scan_report.parse_report(out.read_text()) == ()
-    policy = scan_report.Policy(ignores=scan_report.parse_ignore_file(ignore.read_text()))
-    assert scan_report.decide("fixture", (found,), policy).passed
+# The pipeline's air-gapped scan (--scanners secret): no vulnerability database here.
+SECRETS_ONLY = sr.Policy(scanners=("secret",))
 
 
 @pytest.fixture(scope="module")
@@ -105,32 +172,32 @@ def test_base_image_secret_scan_and_sbom(
     trivy: str, base_image: str, base_layout: tuple[Path, int], loaded_catalog: Catalog, tmp_path: Path
 ) -> None:
     layout, size = base_layout
-    repo_ignore = REPO / ".trivyignore"
-    report = tmp_path / "trivy.json"
-    argv = scan.scan_argv(str(layout), str(report), ignore_unfixed=True, ignore_file=str(repo_ignore))
-    run_trivy(trivy, secrets_only(argv), tmp_path / "cache")
-    policy = scan_report.Policy(ignores=scan_report.parse_ignore_file(repo_ignore.read_text()))
-    decision = scan_report.decide("base", scan_report.parse_report(report.read_text()), policy)
-    assert decision.passed, scan_report.summary(decision, policy)
-    assert json.loads(report.read_text())["ArtifactType"] == "container_image"
+    out = tmp_path / "trivy.json"
+    run_trivy(trivy, scan.scan_argv(str(layout), str(out), SECRETS_ONLY), tmp_path / "cache")
+    scanned = out.read_text()
+    assert json.loads(scanned)["ArtifactType"] == "container_image"
+    repo_ignore = REPO / sr.IGNORE_FILE
+    verdict = gate(scanned, POLICY, repo_ignore)
+    assert verdict.exit_code == 0, verdict.stdout
+    found = sr.counts(reports(scanned, POLICY, repo_ignore).files["findings.json"])
 
-    sbom = tmp_path / "sbom.cdx.json"
-    run_trivy(trivy, scan.sbom_argv(str(layout), str(sbom)), tmp_path / "cache")
-    bom = json.loads(sbom.read_text())
+    sbom = convert(scanned, [scan.convert_argv(scan.REPORT, "cyclonedx", scan.SBOM)], None).files["sbom.cdx.json"]
+    bom = json.loads(sbom)
     assert bom["bomFormat"] == "CycloneDX"
     names = {c["name"] for c in bom["components"]}
     assert {"openssh-server", "tini", "github.com/dev8/images/apps/supervisor"} <= names
 
     # The summary build-all writes, from this offline run (no vulnerability database: secrets only).
-    digest = scan.manifest_digest((layout / "index.json").read_text())
+    digest = manifest_digest((layout / "index.json").read_text())
     assert digest.startswith("sha256:")
-    result = ImageResult("base", size=size, digest=digest)
+    unpacked = int(podman("image", "inspect", "--format", "{{.Size}}", base_image).stdout)
+    result = ImageResult("base", ImageInfo(digest, compressed=size, unpacked=unpacked))
     result.record("build", "passed")
     tests = asyncio.run(structure_tests(base_image, loaded_catalog.image("base").tests))
     result.record("test", "passed" if tests.passed else "failed", tests.counts())
-    result.record("scan", "passed", scan_report.summary(decision, policy) + " (secrets only, offline)")
+    result.record("scan", "passed", sr.summary("base", found, POLICY) + " (secrets only, offline)")
     result.record("sbom", "passed", f"CycloneDX {bom['specVersion']}, {len(bom['components'])} components")
     summary = summary_markdown(Run("build-all (offline sample)", {"base": result}))
     (tmp_path / "summary.md").write_text(summary)
-    assert f"| base | {size / 2**20:.1f} MiB | `{digest[:19]}…` | ✅ passed |" in summary
+    assert f"| base | {size_text(size)} | {size_text(unpacked)} | `{digest[:19]}…` | ✅ passed |" in summary
     print(summary)

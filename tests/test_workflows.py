@@ -106,7 +106,12 @@ def test_read_only_by_default_and_superseded_runs_cancelled(path: Path) -> None:
 def test_publish_runs_only_on_pushes_to_main_and_version_tags() -> None:
     workflow = load(REPO_ROOT / ".github/workflows/docker-images.yml")
     publish = workflow["jobs"]["publish"]
-    assert publish["permissions"] == {"contents": "read", "packages": "write"}
+    assert publish["permissions"] == {"contents": "read", "packages": "write", "id-token": "write"}
+    others = [job for name, job in workflow["jobs"].items() if name != "publish"]
+    assert all("id-token" not in job.get("permissions", {}) for job in others)  # keyless signing: publish only
+    call = " ".join(next(args for args in dagger_calls({"jobs": {"publish": publish}})))
+    assert "--actions-oidc-request-url env:ACTIONS_ID_TOKEN_REQUEST_URL" in call
+    assert "--cosign-key" not in call  # keyless in Actions
     assert publish["needs"] == "build"
     condition = publish["if"]
     assert "github.event_name == 'push'" in condition
@@ -121,3 +126,22 @@ def test_the_ci_workflow_runs_the_readmes_test_command() -> None:
     workflow = load(REPO_ROOT / ".github/workflows/ci.yml")
     assert any("bash .ci/run" in step.get("run", "") for step in steps(workflow))
     assert "bash .ci/run" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_only_the_affected_images_are_built_and_published_reusing_published_layers() -> None:
+    workflow = load(REPO_ROOT / ".github/workflows/docker-images.yml")
+    build = workflow["jobs"]["build"]
+    affected = next(step for step in build["steps"] if step.get("id") == "affected")
+    assert "python -m pipeline affected --base" in affected["run"]
+    assert "schedule" in affected["run"]  # scheduled and manual runs build everything
+    assert "workflow_dispatch" in affected["run"]
+    assert "python -m pipeline list" in affected["run"]
+    for job in ("build", "publish"):
+        [call] = [" ".join(args) for args in dagger_calls({"jobs": {job: workflow["jobs"][job]}})]
+        assert "--images EXPRESSION" in call, call
+        assert "--reuse-from EXPRESSION" in call, call
+        step = next(s for s in workflow["jobs"][job]["steps"] if "dagger" in str(s.get("uses", "")))
+        assert "outputs.images }}" in step["with"]["args"]
+    run_build = next(step for step in build["steps"] if step.get("name") == "dagger call build-all")
+    assert run_build["if"] == "${{ steps.affected.outputs.images != '' }}"  # nothing affected: nothing built
+    assert "needs.build.outputs.images != ''" in workflow["jobs"]["publish"]["if"]

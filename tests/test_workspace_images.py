@@ -19,7 +19,7 @@ import pytest
 from pipeline import catalog
 from pipeline.structure_tests import Report, load_suite, run_suite, write_junit
 from tests.conftest import OFFLINE_BUILD_ARGS
-from tests.support.podman_structure import structure_container
+from tests.support.podman_structure import PODMAN_TEST_CONCURRENCY, structure_container
 from tests.support.workspace import make_key, podman
 
 IMAGES = ("nodejs", "python", "go", "rust", "workspace")
@@ -74,7 +74,7 @@ def test_feature_and_image_tests_pass_offline(
 
     async def run_all() -> list[Report]:
         async with structure_container(tag, podman_env) as executor:
-            return [await run_suite(load_suite(path), executor) for path in suites]
+            return [await run_suite(load_suite(path), executor, PODMAN_TEST_CONCURRENCY) for path in suites]
 
     reports = asyncio.run(run_all())
     write_junit(reports, tmp_path / f"{name}-structure-tests.xml")
@@ -88,10 +88,13 @@ def test_suites_load(name: str, loaded_catalog: catalog.Catalog) -> None:
         assert load_suite(path).command_tests or load_suite(path).file_existence_tests, path
 
 
-def test_offline_build_leaves_out_only_the_documented_features(loaded_catalog: catalog.Catalog) -> None:
+def test_offline_build_leaves_out_no_feature(loaded_catalog: catalog.Catalog) -> None:
+    """The Azure CLI (PyPI) and code-server (npm) build offline too: every suite runs."""
     image = loaded_catalog.images["workspace"]
-    assert sorted(u.feature.name for u in image.features if skipped_offline(u)) == ["azure-cli", "code-server"]
-    assert len(offline_suites(image)) == len(image.tests) - 2
+    assert [u.feature.name for u in image.features if skipped_offline(u)] == []
+    assert offline_suites(image) == list(image.tests)
+    assert OFFLINE_BUILD_ARGS["AZURE_CLI_SOURCE"] == "pypi"
+    assert OFFLINE_BUILD_ARGS["CODE_SERVER_SOURCE"] == "npm"
 
 
 @pytest.mark.parametrize("feature", ["nodejs", "go", "bun", "ai-clis", "git-lfs", "backup-script"])
@@ -116,6 +119,17 @@ REFUSED = {
     ),
     "unknown nodejs source": ("nodejs", {"NODEJS_SOURCE": "tarball"}, "NODEJS_SOURCE must be 'nodejs-org' or 'npm'"),
     "unknown rust source": ("rust", {"RUST_SOURCE": "brew"}, "RUST_SOURCE must be 'rustup' or 'distro'"),
+    "code-server version without a pinned checksum": (
+        "code-server",
+        {"CODE_SERVER_SOURCE": "npm", "CODE_SERVER_VERSION": "4.0.0"},
+        "no pinned checksum for code-server@4.0.0",
+    ),
+    "azure-cli version without hash-pinned requirements": (
+        "azure-cli",
+        {"AZURE_CLI_SOURCE": "pypi", "AZURE_CLI_VERSION": "2.90.0"},
+        "no hash-pinned requirements for azure-cli 2.90.0 in requirements.txt (it pins 2.91.0)",
+    ),
+    "unknown azure-cli source": ("azure-cli", {"AZURE_CLI_SOURCE": "brew"}, "AZURE_CLI_SOURCE must be 'microsoft'"),
 }
 
 

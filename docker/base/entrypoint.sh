@@ -1,35 +1,43 @@
 #!/usr/bin/env bash
-# Entrypoint of dev8 workspace images. Runs as dev8 under tini (PID 1):
-#   1. installs SSH_PUBLIC_KEY as dev8's authorized_keys and makes this container's host keys;
-#   2. logs gh and git in with GH_TOKEN or GITHUB_TOKEN and stores the API keys in 0600 files;
-#   3. removes those secrets from the environment, starts sshd on port 2222 and, with
-#      SUPERVISOR_ENABLED=true, workspace-supervisor;
-#   4. runs the container's command, or waits; SIGTERM/SIGINT are passed to every child.
+# Entrypoint of dev8 workspace images. Runs first, as PID 1, as dev8, with the container's
+# environment (secrets included), and ends by exec'ing tini with those secrets removed:
+#   1. with no command (serve): installs SSH_PUBLIC_KEY (required) as dev8's authorized_keys and
+#      makes this container's ed25519 host key; with a command, no key is needed;
+#   2. logs gh and git in with GH_TOKEN or GITHUB_TOKEN, stores the API keys in 0600 files and,
+#      to serve, code-server's password (PASSWORD or HASHED_PASSWORD) in a 0600 config file;
+#   3. writes the environment that SSH sessions get, ~/.ssh/environment: this one minus the secrets;
+#   4. execs `tini -- services.sh serve` (sshd, supervisor, code-server) or `tini -- services.sh
+#      run CMD...` with an environment without any secret. An exec'd process's /proc/PID/environ is
+#      the environment it was given, so no process of the container holds a secret in it, PID 1
+#      included. The supervisor's credentials reach only the supervisor, on file descriptor 3.
 # docker/base/README.md lists the variables and where the secrets end up.
 set -euo pipefail
 
 readonly USER_HOME="/home/dev8"
 readonly SSH_DIR="$USER_HOME/.ssh"
 readonly HOSTKEY_DIR="$SSH_DIR/hostkeys"
+readonly SESSION_ENV="$SSH_DIR/environment"
 readonly GH_DIR="$USER_HOME/.config/gh"
 readonly SECRETS_DIR="$USER_HOME/.config/dev8/secrets"
-readonly SECRET_VARS=(GITHUB_TOKEN GH_TOKEN ANTHROPIC_API_KEY GOOGLE_API_KEY GEMINI_API_KEY OPENAI_API_KEY)
+readonly CODE_SERVER_SECRET_CONFIG="$SECRETS_DIR/code-server.yaml"
+readonly SERVICES="/usr/local/lib/dev8/services.sh"
+# Read here, stored in files, removed from every process's environment.
+readonly SECRET_VARS=(GITHUB_TOKEN GH_TOKEN ANTHROPIC_API_KEY GOOGLE_API_KEY GEMINI_API_KEY OPENAI_API_KEY
+  PASSWORD HASHED_PASSWORD SSH_PUBLIC_KEY)
 readonly API_KEY_VARS=(ANTHROPIC_API_KEY GOOGLE_API_KEY GEMINI_API_KEY OPENAI_API_KEY)
+# The supervisor's own credentials: handed to it alone, removed from everything else.
+readonly SUPERVISOR_SECRET_VARS=(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AZURE_BLOB_ACCOUNT_KEY SUPERVISOR_HTTP_TOKEN)
+# Set per process or per session by the shell, sshd or the runtime: never copied into sessions.
+readonly SESSION_SKIP_VARS=(HOME HOSTNAME PWD OLDPWD SHLVL _ TERM USER LOGNAME MAIL SHELL container)
 
 log() { printf 'entrypoint: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-is_shell_command() {
-  [[ $# -gt 0 ]] || return 1
-  case "${1##*/}" in
-    bash | zsh | sh) return 0 ;;
-    *) return 1 ;;
-  esac
-}
-
-# Writes stdin to a file of mode 0600 atomically (temp file in the same folder, then rename).
+# Writes stdin to a file of mode 0600 atomically (temp file in the same folder, then rename); makes
+# its folder (0700) first, so that nothing is written to the home when there is nothing to store.
 write_private() {
   local target="$1" tmp
+  install -d -m 0700 "$(dirname "$target")"
   tmp="$(mktemp "${target}.XXXXXX")"
   chmod 0600 "$tmp"
   cat >"$tmp"
@@ -37,36 +45,27 @@ write_private() {
 }
 
 install_authorized_keys() {
-  local keys="${SSH_PUBLIC_KEY//$'\r'/}" line tmp n=0 count=0
+  local keys="${SSH_PUBLIC_KEY//$'\r'/}" line n=0 count=0 content=""
   install -d -m 0700 "$SSH_DIR"
-  tmp="$(mktemp)"
-  local content=""
   while IFS= read -r line || [[ -n "$line" ]]; do
     n=$((n + 1))
     [[ -n "${line//[[:space:]]/}" && ! "$line" =~ ^[[:space:]]*# ]] || continue
-    printf '%s\n' "$line" >"$tmp"
-    if ! ssh-keygen -l -f "$tmp" >/dev/null 2>&1; then
-      rm -f "$tmp"
+    ssh-keygen -l -f /dev/stdin <<<"$line" >/dev/null 2>&1 ||
       die "SSH_PUBLIC_KEY line $n is not a valid SSH public key (expected e.g. 'ssh-ed25519 AAAA... comment')"
-    fi
     content+="$line"$'\n'
     count=$((count + 1))
   done <<<"$keys"
-  rm -f "$tmp"
   [[ $count -gt 0 ]] || die "SSH_PUBLIC_KEY holds no public key"
   printf '%s' "$content" | write_private "$SSH_DIR/authorized_keys"
   log "installed $count authorized key(s)"
 }
 
-make_host_keys() {
+# ed25519 only: every maintained SSH client accepts it, and an RSA key would cost up to a second
+# of start-up for clients older than 2014.
+make_host_key() {
   install -d -m 0700 "$HOSTKEY_DIR"
-  local type bits
-  for type in ed25519 rsa; do
-    [[ -s "$HOSTKEY_DIR/ssh_host_${type}_key" ]] && continue
-    bits=()
-    [[ "$type" == rsa ]] && bits=(-b 3072)
-    ssh-keygen -q -t "$type" "${bits[@]}" -N '' -C "dev8-workspace-host" -f "$HOSTKEY_DIR/ssh_host_${type}_key"
-  done
+  [[ -s "$HOSTKEY_DIR/ssh_host_ed25519_key" ]] && return 0
+  ssh-keygen -q -t ed25519 -N '' -C "dev8-workspace-host" -f "$HOSTKEY_DIR/ssh_host_ed25519_key"
 }
 
 # gh reads hosts.yml (written here, mode 0600); git asks gh for github.com credentials.
@@ -82,7 +81,6 @@ configure_github() {
   [[ "$token" =~ ^[A-Za-z0-9_.-]+$ ]] || die "$name contains characters a GitHub token cannot have"
   local user="${GITHUB_USER:-dev8}"
   [[ "$user" =~ ^[A-Za-z0-9-]+$ ]] || die "GITHUB_USER '$user' is not a GitHub user name"
-  install -d -m 0700 "$USER_HOME/.config" "$GH_DIR"
   # The layout gh >= 2.40 writes (users map, config version 1); older gh reads the flat keys.
   printf 'github.com:\n    users:\n        %s:\n            oauth_token: %s\n    git_protocol: https\n    oauth_token: %s\n    user: %s\n' \
     "$user" "$token" "$token" "$user" | write_private "$GH_DIR/hosts.yml"
@@ -97,142 +95,109 @@ configure_github() {
 
 store_api_keys() {
   local name
-  for name in "${API_KEY_VARS[@]}"; do
+  for name in "${API_KEY_VARS[@]}" SUPERVISOR_HTTP_TOKEN; do
     [[ -n "${!name:-}" ]] || continue
+    [[ "${!name}" != *$'\n'* ]] || die "$name must be a single line"
     printf '%s\n' "${!name}" | write_private "$SECRETS_DIR/$name"
     log "stored $name in $SECRETS_DIR/$name"
   done
 }
 
-children=()
-command_pid=""
-command_is_shell=false
-sshd_pid=""
-supervisor_pid=""
-stop_requested=""
-
-stop_children() {
-  local pid
-  for pid in "${children[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
+# A YAML double-quoted scalar (JSON string syntax) of $1; control characters are refused.
+yaml_string() {
+  local value="$1"
+  [[ ! "$value" =~ [[:cntrl:]] ]] || return 1
+  value="${value//\\/\\\\}"
+  printf '"%s"' "${value//\"/\\\"}"
 }
 
-# shellcheck disable=SC2329 # invoked by the traps in main
-on_signal() {
-  log "received SIG$1, stopping"
-  stop_requested="$1"
-  stop_children
-  # An interactive shell ignores SIGTERM but ends on SIGHUP, as when its terminal closes.
-  if [[ -n "$command_pid" && "$command_is_shell" == true ]]; then
-    kill -HUP "$command_pid" 2>/dev/null || true
+# code-server's password goes into a 0600 config file that only code-server reads (with
+# --config), never into its environment. No password: code-server does not start.
+store_code_server_password() {
+  rm -f "$CODE_SERVER_SECRET_CONFIG"
+  command -v code-server >/dev/null || return 0
+  case "${CODE_SERVER_ENABLED:-true}" in
+    true) ;;
+    false) return 0 ;;
+    *) die "CODE_SERVER_ENABLED must be 'true' or 'false', got '${CODE_SERVER_ENABLED}'" ;;
+  esac
+  local key value quoted
+  if [[ -n "${HASHED_PASSWORD:-}" ]]; then
+    key=hashed-password value="$HASHED_PASSWORD"
+  elif [[ -n "${PASSWORD:-}" ]]; then
+    key=password value="$PASSWORD"
+  else
+    return 0
   fi
+  quoted="$(yaml_string "$value")" || die "${key^^} must not contain control characters (newlines, tabs)"
+  printf '%s: %s\n' "${key}" "$quoted" | write_private "$CODE_SERVER_SECRET_CONFIG"
 }
 
-forget_child() {
-  local pid kept=()
-  for pid in "${children[@]}"; do
-    [[ "$pid" == "$1" ]] || kept+=("$pid")
+# The supervisor's credentials as NAME=value lines, for file descriptor 3 of services.sh.
+supervisor_credentials() {
+  local name
+  for name in "${SUPERVISOR_SECRET_VARS[@]}"; do
+    [[ -n "${!name:-}" ]] || continue
+    [[ "${!name}" != *$'\n'* ]] || die "$name must be a single line"
+    printf '%s=%s\n' "$name" "${!name}"
   done
-  children=("${kept[@]}")
 }
 
-# Waits for every child; returns the supervisor's exit status (its final backup's verdict).
-wait_all() {
-  local pid status supervisor_status=0
-  for pid in "${children[@]}"; do
-    while true; do
-      wait "$pid" && status=0 || status=$?
-      # Above 128 is either the child's death by a signal or our wait cut short by one.
-      if ((status > 128)) && kill -0 "$pid" 2>/dev/null; then
-        continue
-      fi
-      break
-    done
-    if [[ "$pid" == "$supervisor_pid" ]]; then
-      supervisor_status=$status
+# ~/.ssh/environment, which sshd reads for every session (PermitUserEnvironment): this
+# environment, secrets already removed, less what the shell, sshd or the runtime set themselves.
+write_session_environment() {
+  local name content="# Written by the dev8 entrypoint at each start: the container's environment for SSH sessions."$'\n'
+  local -A skip=()
+  for name in "${SESSION_SKIP_VARS[@]}"; do skip[$name]=1; done
+  while IFS= read -r name; do
+    [[ -z "${skip[$name]:-}" && "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+    if [[ "${!name}" == *$'\n'* ]]; then
+      log "warning: $name holds a newline; SSH sessions will not get it"
+      continue
     fi
-  done
-  return "$supervisor_status"
+    content+="$name=${!name}"$'\n'
+  done < <(compgen -e | sort)
+  printf '%s' "$content" | write_private "$SESSION_ENV"
 }
 
 main() {
+  local mode=run
+  [[ $# -gt 0 ]] || mode=serve
   if [[ "$(id -u)" != 1000 ]]; then
-    is_shell_command "$@" && exec "$@"
-    die "this image runs as dev8 (UID 1000), not UID $(id -u); only an interactive shell may run as another user"
+    [[ "$mode" == run ]] || die "this image serves as dev8 (UID 1000), not UID $(id -u); another user may only run a command"
+    log "running as UID $(id -u), not dev8: nothing set up, secrets removed from the environment"
+    unset "${SECRET_VARS[@]}" "${SUPERVISOR_SECRET_VARS[@]}"
+    exec /usr/bin/tini -- "$SERVICES" run "$@"
   fi
   case "${SUPERVISOR_ENABLED:-false}" in
     true | false) ;;
     *) die "SUPERVISOR_ENABLED must be 'true' or 'false', got '${SUPERVISOR_ENABLED}'" ;;
   esac
 
-  local start_sshd=true
-  if [[ -n "${SSH_PUBLIC_KEY:-}" ]]; then
+  if [[ "$mode" == serve ]]; then
+    [[ -n "${SSH_PUBLIC_KEY:-}" ]] ||
+      die "SSH_PUBLIC_KEY is not set: pass the public key(s) allowed to log in as dev8 (one per line), or a command to run"
     install_authorized_keys
-  elif is_shell_command "$@"; then
-    log "SSH_PUBLIC_KEY is not set: sshd not started"
-    start_sshd=false
-  else
-    die "SSH_PUBLIC_KEY is not set: pass the public key(s) allowed to log in as dev8 (one per line)"
+    make_host_key
   fi
 
   umask 077
-  install -d -m 0700 "$USER_HOME/.config" "$USER_HOME/.config/dev8" "$SECRETS_DIR"
   configure_github
   store_api_keys
+  local credentials=""
+  if [[ "$mode" == serve ]]; then
+    store_code_server_password
+    [[ "${SUPERVISOR_ENABLED:-false}" == false ]] || credentials="$(supervisor_credentials)"
+  fi
   umask 022
-  local name
-  for name in "${SECRET_VARS[@]}"; do
-    unset "$name"
-  done
 
-  trap 'on_signal TERM' TERM
-  trap 'on_signal INT' INT
-
-  if [[ "$start_sshd" == true ]]; then
-    make_host_keys
-    /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config &
-    sshd_pid=$!
-    children+=("$sshd_pid")
+  unset "${SECRET_VARS[@]}" "${SUPERVISOR_SECRET_VARS[@]}"
+  if [[ "$mode" == serve ]]; then
+    write_session_environment
+    # A here-string is a pipe or an unlinked file: the credentials never touch the home.
+    exec /usr/bin/tini -- "$SERVICES" serve 3<<<"$credentials"
   fi
-  if [[ "${SUPERVISOR_ENABLED:-false}" == true ]]; then
-    /usr/local/bin/workspace-supervisor &
-    supervisor_pid=$!
-    children+=("$supervisor_pid")
-  fi
-  if [[ $# -gt 0 ]]; then
-    is_shell_command "$@" && command_is_shell=true
-    "$@" <&0 &
-    command_pid=$!
-    children+=("$command_pid")
-  fi
-  [[ ${#children[@]} -gt 0 ]] || die "nothing to run: no command, no sshd, no supervisor"
-  log "started (sshd: ${sshd_pid:-off}, supervisor: ${supervisor_pid:-off}, command: ${command_pid:-none})"
-
-  local exited status
-  while [[ -z "$stop_requested" ]]; do
-    exited=""
-    wait -n -p exited "${children[@]}" && status=0 || status=$?
-    [[ -n "${exited:-}" ]] || continue # interrupted by a signal
-    forget_child "$exited"
-    if [[ "$exited" == "$command_pid" ]]; then
-      stop_children
-      wait_all || true
-      exit "$status"
-    fi
-    if [[ "$exited" == "$sshd_pid" ]]; then
-      log "sshd exited with status $status"
-    else
-      log "workspace-supervisor exited with status $status"
-    fi
-    stop_children
-    wait_all || true
-    exit 1
-  done
-  wait_all && exit 0
-  status=$?
-  log "workspace-supervisor exited with status $status during shutdown"
-  exit "$status"
+  exec /usr/bin/tini -- "$SERVICES" run "$@"
 }
 
 main "$@"

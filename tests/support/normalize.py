@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from typing import Any
 
 from tests.support.graph import Op
@@ -57,8 +58,8 @@ def _arg(rest: str) -> tuple[str, str]:
     return name, json.loads(default) if default.startswith('"') else default
 
 
-def from_dockerfile(text: str) -> dict[str, list[Step]]:
-    """{'supervisor': [...], 'image': [...]} for a rendered Dockerfile."""
+def from_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> dict[str, list[Step]]:
+    """{'supervisor': [...], 'image': [...]} for a rendered Dockerfile built with `build_args`."""
     groups = stages(text)
     args = dict(_arg(rest) for keyword, rest in groups[0] if keyword == "ARG")
     result: dict[str, list[Step]] = {}
@@ -69,14 +70,17 @@ def from_dockerfile(text: str) -> dict[str, list[Step]]:
         pending: list[tuple[str, str]] = []
         stage_args = dict(args)
         for keyword, rest in group[1:]:
-            steps += _dockerfile_step(keyword, rest, pending, stage_args)
+            steps += _dockerfile_step(keyword, rest, pending, stage_args, build_args or {})
         result[name] = steps
     return result
 
 
-def _dockerfile_step(keyword: str, rest: str, pending: list[tuple[str, str]], args: dict[str, str]) -> list[Step]:
+def _dockerfile_step(
+    keyword: str, rest: str, pending: list[tuple[str, str]], args: dict[str, str], build_args: Mapping[str, str]
+) -> list[Step]:
     if keyword == "ARG":
         name, value = _arg(rest)
+        value = build_args.get(name, value)
         args[name] = value
         pending.append((name, value))
         return []

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import Dev8, catalog
+from pipeline.build import Build
+from pipeline.options import Overrides
+from pipeline.plan import BuildInfo
 from tests.support import fake_export
 from tests.support.fake_engine import FakeEngine
 from tests.support.graph import ops
@@ -42,14 +45,16 @@ def write(tmp_path: Path) -> Path:
         directory.mkdir(parents=True)
         (directory / "feature.yaml").write_text(f"description: {feature}\n")
         (directory / "install.sh").write_text("#!/bin/sh\n")
-    (tmp_path / ".trivyignore").write_text("# no entries\n")
+    (tmp_path / ".trivyignore.yaml").write_text("vulnerabilities: []\n")
     return tmp_path
 
 
 def engine_for(root: Path, module: Dev8, monkeypatch: pytest.MonkeyPatch, **script: object) -> FakeEngine:
     fake_export.install(monkeypatch, root)
     loaded = catalog.load(root)
-    signatures = {name: ops(module._render(loaded, name, [])) for name in loaded.images}  # pyright: ignore[reportPrivateUsage]
+    info = BuildInfo(version=module.version, revision=module.revision, created=module.created)
+    build = Build(module.source, loaded, Overrides(), info, module.go_image)
+    signatures = {name: ops(build.render(name)) for name in loaded.images}
     engine = FakeEngine(root, signatures, **script)  # type: ignore[arg-type]
     engine.install(monkeypatch)
     return engine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import subprocess
 import time
@@ -46,11 +48,12 @@ def make_key(directory: Path, name: str) -> Path:
 
 @dataclass
 class Workspace:
-    """A started container of the image, its SSH port published on 127.0.0.1."""
+    """A started container of the image, its SSH port (and `publish`ed ports) on 127.0.0.1."""
 
     name: str
     port: int
     env: Mapping[str, str]
+    published: Mapping[int, int]  # container port -> host port
 
     @classmethod
     def start(
@@ -59,31 +62,40 @@ class Workspace:
         podman_env: Mapping[str, str],
         container_env: Mapping[str, str],
         command: Sequence[str] = (),
+        publish: Sequence[int] = (),
     ) -> Workspace:
         name = f"dev8-test-{uuid.uuid4().hex[:12]}"
         flags = [f"--env={key}={value}" for key, value in container_env.items()]
-        podman(
-            ["run", "-d", "--name", name, "-p", "127.0.0.1::2222", *flags, image, *command],
-            podman_env,
-        )
-        published = podman(["port", name, "2222/tcp"], podman_env).stdout.strip().splitlines()[0]
-        return cls(name, int(published.rsplit(":", 1)[1]), podman_env)
+        ports = (2222, *publish)
+        flags += [f"--publish=127.0.0.1::{port}" for port in ports]
+        podman(["run", "-d", "--name", name, *flags, image, *command], podman_env)
+        published = {port: host_port(name, port, podman_env) for port in ports}
+        return cls(name, published[2222], podman_env, published)
 
     def ssh(
-        self, key: Path, command: str, *, user: str = "dev8", extra: Sequence[str] = ()
+        self,
+        key: Path,
+        command: str | None,
+        *,
+        user: str = "dev8",
+        extra: Sequence[str] = (),
+        stdin: str | None = None,
+        timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
-        argv = [
-            "ssh",
-            *SSH_OPTIONS,
-            "-i",
-            str(key),
-            "-p",
-            str(self.port),
-            *extra,
-            f"{user}@127.0.0.1",
-            command,
-        ]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        """`ssh dev8@... command`; without a command (with `-tt` in `extra`), an interactive login
+        shell reading `stdin`."""
+        argv = ["ssh", *SSH_OPTIONS, "-i", str(key), "-p", str(self.port), *extra, f"{user}@127.0.0.1"]
+        if command is not None:
+            argv.append(command)
+        return subprocess.run(
+            argv,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def wait_for_ssh(self, key: Path, timeout: float = 30) -> float:
         """Seconds until a login as dev8 succeeds; after `timeout`, raises with the logs."""
@@ -121,6 +133,12 @@ class Workspace:
         podman(["rm", "-f", "-t", "0", self.name], self.env, check=False)
 
 
+def host_port(container: str, port: int, env: Mapping[str, str]) -> int:
+    """The 127.0.0.1 port podman published for the container's `port`."""
+    published = podman(["port", container, f"{port}/tcp"], env).stdout.strip().splitlines()[0]
+    return int(published.rsplit(":", 1)[1])
+
+
 def server_kexinit(ssh_debug_output: str) -> dict[str, list[str]]:
     """The server's algorithm lists from `ssh -vvv` output ("peer server KEXINIT proposal")."""
     _, found, after = ssh_debug_output.partition("peer server KEXINIT proposal")
@@ -133,3 +151,58 @@ def server_kexinit(ssh_debug_output: str) -> dict[str, list[str]]:
             break
         lists[match.group(1)] = [a for a in match.group(2).split(",") if a]
     return lists
+
+
+# Every process's environment as the user of the session reads it: "PID<TAB>COMM<TAB>BASE64" lines.
+ENVIRON_DUMP = r"""for d in /proc/[0-9]*; do
+  comm="$(cat "$d/comm" 2>/dev/null)" || continue
+  environ="$(base64 -w0 "$d/environ" 2>/dev/null)" || {
+    [ -d "$d" ] && printf '%s\t%s\tUNREADABLE\n' "${d#/proc/}" "$comm" # else: it has just exited
+    continue
+  }
+  printf '%s\t%s\t%s\n' "${d#/proc/}" "$comm" "$environ"
+done"""
+
+
+def process_environments(ws: Workspace, key: Path) -> dict[str, tuple[str, str | None]]:
+    """PID -> (command name, environment as NUL-separated text, or None where the session's user
+    cannot read it) of every process in the container, read over SSH as dev8."""
+    result = ws.ssh(key, ENVIRON_DUMP)
+    assert result.returncode == 0, result.stderr
+    environs: dict[str, tuple[str, str | None]] = {}
+    for line in result.stdout.splitlines():
+        pid, comm, encoded = line.split("\t")
+        environs[pid] = (comm, None if encoded == "UNREADABLE" else base64.b64decode(encoded).decode(errors="replace"))
+    return environs
+
+
+# Set by the shell, sshd or the runtime per process: not the image's to decide.
+PER_SESSION = {"HOSTNAME", "HOME", "PWD", "OLDPWD", "SHLVL", "_", "TERM", "USER", "LOGNAME", "MAIL"}
+
+
+def image_env(image: str, env: Mapping[str, str]) -> dict[str, str]:
+    inspected = podman(["image", "inspect", "--format", "{{json .Config.Env}}", image], env).stdout
+    entries: list[str] = json.loads(inspected) or []
+    return dict(entry.split("=", 1) for entry in entries)
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """`env` output (no values with newlines here) into a dict; \r from a terminal dropped."""
+    pairs = (line.rstrip("\r").split("=", 1) for line in text.splitlines() if "=" in line)
+    return {name: value for name, value in pairs if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)}
+
+
+def assert_image_env(session: Mapping[str, str], image: Mapping[str, str], how: str, *, login: bool = False) -> None:
+    """Every variable of the image's ENV has its value in the session. A login shell runs the
+    user's ~/.profile, which may put directories in front of PATH: there, every directory of the
+    image's PATH must be there, in the image's order."""
+    wrong = {
+        name: (session.get(name), value)
+        for name, value in image.items()
+        if name not in PER_SESSION and not (login and name == "PATH") and session.get(name) != value
+    }
+    assert not wrong, f"{how}: variables whose value differs from the image's (session, image): {wrong}"
+    if login:
+        remaining = iter(session.get("PATH", "").split(":"))
+        in_order = all(directory in remaining for directory in image["PATH"].split(":"))  # a subsequence
+        assert in_order, f"{how}: PATH {session.get('PATH')} lacks {image['PATH']} or reorders it"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the AWS CLI. Runs as root during the image build.
-# Options (environment): AWS_CLI_VERSION, AWS_CLI_SOURCE = aws | distro.
+# Options: AWS_CLI_VERSION, AWS_CLI_SOURCE = aws | distro (Dev Container Feature: VERSION, SOURCE).
 set -euo pipefail
 
 # The AWS CLI team's signing key (docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html).
@@ -10,8 +10,17 @@ readonly KEYSERVER="hkps://keyserver.ubuntu.com"
 log() { printf 'aws-cli: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${AWS_CLI_VERSION:-2.27.0}"
-source_kind="${AWS_CLI_SOURCE:-aws}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION AWS_CLI_VERSION 2.27.0)"
+source_kind="$(option SOURCE AWS_CLI_SOURCE aws)"
 case "$source_kind" in
   aws | distro) ;;
   *) die "AWS_CLI_SOURCE must be 'aws' or 'distro', got '$source_kind'" ;;

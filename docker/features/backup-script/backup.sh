@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Asks the dev8 workspace supervisor for a backup now and waits for its result.
 # Usage: backup.sh [--async]   (--async: start the backup and print its run ID without waiting)
-# Environment: SUPERVISOR_HTTP_ADDR (default 127.0.0.1:9000), SUPERVISOR_HTTP_TOKEN (bearer token).
+# Environment: SUPERVISOR_HTTP_ADDR (default 127.0.0.1:9000), SUPERVISOR_HTTP_TOKEN (bearer token;
+# when unset, the one the entrypoint stored in ~/.config/dev8/secrets/SUPERVISOR_HTTP_TOKEN).
 # Exit status: 0 backup done (or started, with --async); 1 backup failed or refused; 2 supervisor
 # not reachable; 64 usage error.
 set -euo pipefail
@@ -12,7 +13,7 @@ case "${1:-}" in
   "") ;;
   --async) query="?wait=false" ;;
   -h | --help)
-    sed -n '2,6s/^# \{0,1\}//p' "$0"
+    sed -n '2,7s/^# \{0,1\}//p' "$0"
     exit 0
     ;;
   *)
@@ -21,9 +22,14 @@ case "${1:-}" in
     ;;
 esac
 
+token="${SUPERVISOR_HTTP_TOKEN:-}"
+token_file="${DEV8_SECRETS_DIR:-$HOME/.config/dev8/secrets}/SUPERVISOR_HTTP_TOKEN"
+if [[ -z "$token" && -r "$token_file" ]]; then
+  token="$(cat "$token_file")"
+fi
 headers=()
-if [[ -n "${SUPERVISOR_HTTP_TOKEN:-}" ]]; then
-  headers=(-H "Authorization: Bearer $SUPERVISOR_HTTP_TOKEN")
+if [[ -n "$token" ]]; then
+  headers=(-H "Authorization: Bearer $token")
 fi
 
 body="$(mktemp)"

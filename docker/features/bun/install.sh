@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Bun. Runs as root during the image build.
-# Options (environment): BUN_VERSION, BUN_SOURCE = npm.
+# Options: BUN_VERSION, BUN_SOURCE = npm (Dev Container Feature: VERSION, SOURCE).
 set -euo pipefail
 
 readonly REGISTRY="https://registry.npmjs.org"
@@ -13,8 +13,17 @@ declare -A INTEGRITY=(
 log() { printf 'bun: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${BUN_VERSION:-1.4.5}"
-source_kind="${BUN_SOURCE:-npm}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION BUN_VERSION 1.4.5)"
+source_kind="$(option SOURCE BUN_SOURCE npm)"
 [[ "$source_kind" == npm ]] || die "BUN_SOURCE must be 'npm', got '$source_kind'"
 
 arch="$(dpkg --print-architecture)"
@@ -35,6 +44,7 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+export HOME="$tmp/home" # whatever bun writes to a home stays out of the image
 log "installing Bun $version ($bun_arch) from the npm registry"
 curl -fsSL --retry 3 -o "$tmp/bun.tgz" "$REGISTRY/@oven/bun-linux-$bun_arch/-/bun-linux-$bun_arch-$version.tgz"
 want="$(printf '%s' "${integrity#sha512-}" | base64 -d | od -An -v -tx1 | tr -d ' \n')"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the GitHub CLI. Runs as root during the image build.
-# Options (environment): GITHUB_CLI_SOURCE = github | distro.
+# Options: GITHUB_CLI_SOURCE = github | distro (Dev Container Feature: SOURCE).
 set -euo pipefail
 
 readonly KEYRING_URL="https://cli.github.com/packages/githubcli-archive-keyring.gpg"
@@ -14,7 +14,16 @@ readonly KEY_PREVIOUS="2C6106201985B60E6C7AC87323F3D4EA75716059"
 log() { printf 'github-cli: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-source_kind="${GITHUB_CLI_SOURCE:-github}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+source_kind="$(option SOURCE GITHUB_CLI_SOURCE github)"
 case "$source_kind" in
   github | distro) ;;
   *) die "GITHUB_CLI_SOURCE must be 'github' or 'distro', got '$source_kind'" ;;

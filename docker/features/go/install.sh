@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Go toolchain. Runs as root during the image build.
-# Options (environment): GO_VERSION, GO_SOURCE = proxy.
+# Options: GO_VERSION, GO_SOURCE = proxy (Dev Container Feature: VERSION, SOURCE).
 set -euo pipefail
 
 readonly GOROOT_DIR="/usr/local/go"
@@ -14,8 +14,17 @@ declare -A SHA256=(
 log() { printf 'go: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${GO_VERSION:-1.26.11}"
-source_kind="${GO_SOURCE:-proxy}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION GO_VERSION 1.26.11)"
+source_kind="$(option SOURCE GO_SOURCE proxy)"
 [[ "$source_kind" == proxy ]] || die "GO_SOURCE must be 'proxy', got '$source_kind'"
 
 arch="$(dpkg --print-architecture)"
@@ -33,6 +42,9 @@ rm -rf /var/lib/apt/lists/*
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# The go command keeps telemetry counters in the home and starts a background process that writes
+# them: point it at a throwaway home, and turn telemetry off there before any other go command.
+export HOME="$tmp/home"
 module="golang.org/toolchain@v0.0.1-go$version.linux-$arch"
 log "installing Go $version ($arch) from the Go module proxy"
 curl -fsSL --retry 3 -o "$tmp/go.zip" "$PROXY/golang.org/toolchain/@v/v0.0.1-go$version.linux-$arch.zip"
@@ -53,4 +65,5 @@ export GOPATH="${GOPATH:-$HOME/go}"
 case ":$PATH:" in *":$GOPATH/bin:"*) ;; *) PATH="$GOPATH/bin:$PATH" ;; esac
 export PATH
 PROFILE
+go telemetry off
 [[ "$(go env GOVERSION)" == "go$version" ]] || die "go reports $(go env GOVERSION), expected go$version"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Node.js, npm, corepack, pnpm and yarn. Runs as root during the image build.
-# Options (environment): NODEJS_VERSION, NODEJS_SOURCE = nodejs-org | npm, NODEJS_PNPM_VERSION,
-# NODEJS_YARN_VERSION.
+# Options: NODEJS_VERSION, NODEJS_SOURCE = nodejs-org | npm, NODEJS_PNPM_VERSION, NODEJS_YARN_VERSION
+# (Dev Container Feature: VERSION, SOURCE, PNPM_VERSION, YARN_VERSION).
 set -euo pipefail
 
 readonly PREFIX="/usr/local/lib/nodejs"
@@ -39,10 +39,19 @@ readonly COREPACK_VERSION="0.36.0"
 log() { printf 'nodejs: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${NODEJS_VERSION:-24.21.0}"
-source_kind="${NODEJS_SOURCE:-nodejs-org}"
-pnpm_version="${NODEJS_PNPM_VERSION:-11.28.11}"
-yarn_version="${NODEJS_YARN_VERSION:-4.18.1}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION NODEJS_VERSION 24.21.0)"
+source_kind="$(option SOURCE NODEJS_SOURCE nodejs-org)"
+pnpm_version="$(option PNPM_VERSION NODEJS_PNPM_VERSION 11.28.11)"
+yarn_version="$(option YARN_VERSION NODEJS_YARN_VERSION 4.18.1)"
 case "$source_kind" in
   nodejs-org | npm) ;;
   *) die "NODEJS_SOURCE must be 'nodejs-org' or 'npm', got '$source_kind'" ;;
@@ -67,6 +76,9 @@ rm -rf /var/lib/apt/lists/*
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# npm and corepack write caches to the home, and node a compile cache to /tmp: keep both out of
+# the image.
+export HOME="$tmp/home" NODE_DISABLE_COMPILE_CACHE=1
 
 # corepack's reference to a package manager with its pinned hash: name@version+sha512.HEX.
 corepack_ref() {

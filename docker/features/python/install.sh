@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Python, pip, uv and the Python developer tools. Runs as root during the image build.
-# Options (environment): PYTHON_VERSION (3.X), PYTHON_SOURCE = distro | uv, PYTHON_TOOLS.
+# Options: PYTHON_VERSION (3.X), PYTHON_SOURCE = distro | uv, PYTHON_TOOLS (Dev Container Feature:
+# VERSION, SOURCE, TOOLS).
 set -euo pipefail
 
 # uv from its PyPI wheel (the wheel carries the static binary), pinned by SHA-256.
@@ -11,13 +12,24 @@ readonly UV_WHEEL_ARM64="fe/2f/51a5de367c602592c018a42a23d57fba5f2689fe6c3bf025d
 readonly UV_SHA256_ARM64="ecb6028d79dc96fbeafffe5c8af62a7099487ebc05a701e76714eebcffd06375"
 readonly TOOL_DIR="/opt/dev8/python-tools"
 readonly UV_PYTHON_DIR="/opt/dev8/python"
+# Commands a tool's own package does not expose: `jupyter` (so `jupyter lab` works) is jupyter-core's.
+declare -A EXECUTABLES_FROM=([jupyterlab]=jupyter-core)
 
 log() { printf 'python: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${PYTHON_VERSION:-3.11}"
-source_kind="${PYTHON_SOURCE:-uv}"
-read -r -a tools <<<"${PYTHON_TOOLS-poetry==2.5.1 pipenv==2026.10.3 black==26.10.1 pytest==9.2.0 ipython==9.18.1 jupyterlab==4.6.6}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION PYTHON_VERSION 3.11)"
+source_kind="$(option SOURCE PYTHON_SOURCE uv)"
+read -r -a tools <<<"$(option TOOLS PYTHON_TOOLS "poetry==2.5.1 pipenv==2026.10.3 black==26.10.1 pytest==9.2.0 ipython==9.18.1 jupyterlab==4.6.6")"
 [[ "$version" =~ ^3\.[0-9]+$ ]] || die "PYTHON_VERSION must be 3.X, got '$version'"
 case "$source_kind" in
   distro | uv) ;;
@@ -45,6 +57,8 @@ rm -rf /var/lib/apt/lists/*
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Whatever the tools write to a home (caches, settings) stays out of the image.
+export HOME="$tmp/home"
 log "installing uv $UV_VERSION ($arch) from PyPI"
 curl -fsSL --retry 3 -o "$tmp/uv.whl" "https://files.pythonhosted.org/packages/$uv_wheel"
 printf '%s  %s\n' "$uv_sha256" "$tmp/uv.whl" | sha256sum --check --strict --quiet ||
@@ -79,7 +93,12 @@ if ((${#tools[@]} > 0)); then
   export UV_CACHE_DIR="$tmp/uv-cache" UV_NATIVE_TLS=1
   for tool in "${tools[@]}"; do
     log "installing $tool"
-    uv tool install --force --python "$python_bin" "$tool"
+    extra=()
+    from="${EXECUTABLES_FROM[${tool%%==*}]:-}"
+    [[ -z "$from" ]] || extra=(--with-executables-from "$from")
+    uv tool install --force --python "$python_bin" "${extra[@]}" "$tool"
   done
+  # uv's lock file is created world-writable; nobody installs tools here after the build.
+  rm -f "$TOOL_DIR/.lock"
   chmod -R a+rX "$TOOL_DIR"
 fi

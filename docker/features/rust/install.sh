@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Rust. Runs as root during the image build.
-# Options (environment): RUST_VERSION (toolchain), RUST_SOURCE = rustup | distro.
+# Options: RUST_VERSION (toolchain), RUST_SOURCE = rustup | distro (Dev Container Feature: VERSION,
+# SOURCE).
 set -euo pipefail
 
 readonly RUSTUP_VERSION="1.28.2"
@@ -11,8 +12,17 @@ readonly COMPONENTS=(rustfmt clippy rust-analyzer)
 log() { printf 'rust: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-version="${RUST_VERSION:-stable}"
-source_kind="${RUST_SOURCE:-rustup}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+version="$(option VERSION RUST_VERSION stable)"
+source_kind="$(option SOURCE RUST_SOURCE rustup)"
 case "$source_kind" in
   rustup | distro) ;;
   *) die "RUST_SOURCE must be 'rustup' or 'distro', got '$source_kind'" ;;

@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Installs the everyday tools of a workspace image. Runs as root during the image build.
-# Options (environment): SYSTEM_PACKAGES_YQ_SOURCE = github | distro.
+# Installs the everyday tools of a workspace image. Runs as root during the image build; reads
+# dpkg-excludes.cfg from its folder.
+# Options: SYSTEM_PACKAGES_YQ_SOURCE = github | distro (Dev Container Feature: YQ_SOURCE).
 set -euo pipefail
 
 readonly YQ_VERSION="v4.53.3"
 readonly YQ_SHA256_AMD64="fa52a4e758c63d38299163fbdd1edfb4c4963247918bf9c1c5d31d84789eded4"
 readonly YQ_SHA256_ARM64="578648e463a11c1b6db6010cbf41eafed6bee79466fcffa1bb446672cf7945ea"
 readonly LOCALE="en_US.UTF-8"
+FEATURE_DIR="$(dirname "$(readlink -f "$0")")" # this script's folder, wherever the builder put it
+readonly FEATURE_DIR
 
 log() { printf 'system-packages: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-yq_source="${SYSTEM_PACKAGES_YQ_SOURCE:-github}"
+# An option's value: dev8's builds pass it as <FEATURE>_<OPTION>, the Dev Container CLI as the
+# option's own name (VERSION, YQ_SOURCE), which wins there (_REMOTE_USER set): a base image's ENV
+# may hold either name.
+option() {
+  local name="$2"
+  [[ -z "${_REMOTE_USER:-}" || -z "${!1+set}" ]] || name="$1"
+  printf '%s' "${!name-$3}"
+}
+
+yq_source="$(option YQ_SOURCE SYSTEM_PACKAGES_YQ_SOURCE github)"
 case "$yq_source" in
   github | distro) ;;
   *) die "SYSTEM_PACKAGES_YQ_SOURCE must be 'github' or 'distro', got '$yq_source'" ;;
@@ -32,6 +44,10 @@ packages=(
 if [[ "$yq_source" == distro ]]; then
   packages+=(yq)
 fi
+
+# Before any package: dpkg applies the excludes to every package installed after this point.
+install -d -m 0755 /etc/dpkg/dpkg.cfg.d
+install -m 0644 "$FEATURE_DIR/dpkg-excludes.cfg" /etc/dpkg/dpkg.cfg.d/dev8-excludes
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
