@@ -35,7 +35,7 @@ from dagger import dag
 
 from pipeline.structure_tests import Report, compile_regex, expand, go_mode_string, load_suite, run_suite
 from pipeline.structure_tests_dagger import DaggerExecutor
-from tests.support import podman
+from tests.support import engine, podman
 from tests.support.podman_structure import PodmanExecutor
 
 REPO = podman.REPO_ROOT
@@ -274,18 +274,6 @@ async def test_the_podman_executor_agrees_with_cst(
         assert found[suite] == expected[suite], suite.name
 
 
-def engine_unreachable() -> str | None:
-    """Why no Dagger engine can run the Dagger executor here, or None."""
-    cli = shutil.which("dagger")
-    if cli is None:
-        return 'no dagger CLI on PATH (eval "$(../shared/dagger-kit/kit.sh env)")'
-    try:
-        answer = subprocess.run([cli, "core", "version"], capture_output=True, text=True, timeout=120, check=False)
-    except subprocess.TimeoutExpired:
-        return "the Dagger engine did not answer `dagger core version` within 120 s"
-    return None if answer.returncode == 0 else f"the Dagger engine is not reachable: {answer.stderr.strip()[-200:]}"
-
-
 @pytest.mark.podman
 async def test_the_dagger_executor_agrees_with_cst(
     cases: list[tuple[str, Path]],
@@ -293,9 +281,12 @@ async def test_the_dagger_executor_agrees_with_cst(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if reason := engine_unreachable():
-        pytest.skip(reason)
-    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", str(shutil.which("dagger")))  # never download one
+    found_engine = engine.find()  # the kit's engine when it is up, else what `dagger` on PATH reaches
+    if isinstance(found_engine, str):
+        pytest.skip(found_engine)
+    if runner := found_engine.env.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST"):
+        monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", runner)
+    monkeypatch.setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", found_engine.dagger)  # never download one
 
     async def executor_for(image: str) -> DaggerExecutor:
         tarball = tmp_path / f"{image.rsplit(':', 1)[-1]}.tar"

@@ -9,7 +9,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pipeline import Dev8
+from tests.support import engine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +86,19 @@ def test_functions_with_side_effects_or_world_checks_say_how_long_they_may_be_ca
     assert policies.pop("scan") == "session"  # a scan re-checks against a refreshed database
     assert policies.pop("build_all") == "1h"  # a no-op rerun is instant; later ones rescan
     assert set(policies.values()) == {None}  # the rest are pure functions of their inputs
+
+
+def test_where_the_engine_is_required_its_absence_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """.ci/run requires the engine once the kit is up: an engine test must then fail, not skip."""
+    monkeypatch.setattr(engine, "KIT_DIR", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(engine.REQUIRED, raising=False)
+    engine.find.cache_clear()
+    try:
+        assert isinstance(engine.find(), str)  # a user without an engine: the tests skip
+        engine.find.cache_clear()
+        monkeypatch.setenv(engine.REQUIRED, "1")
+        with pytest.raises(RuntimeError, match=r"^DEV8_ENGINE_REQUIRED=1 but no Dagger engine: "):
+            engine.find()
+    finally:
+        engine.find.cache_clear()

@@ -24,6 +24,7 @@ KIT: Final = REPO_ROOT.parent / "shared/dagger-kit/kit.sh"
 KIT_DIR: Final = Path(os.environ.get("DAGGER_KIT_DIR", "/var/cache/dagger-kit"))
 KIT_ENGINE: Final = os.environ.get("DAGGER_KIT_ENGINE_NAME", "dagger-kit-engine")
 OPTIONS_FILE: Final = "scripts/offline-build-args"
+REQUIRED: Final = "DEV8_ENGINE_REQUIRED"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 # What the tests give the module on every call: the offline sources where vendor sites are unreachable.
 OFFLINE: Final = ("--options-file", str(REPO_ROOT / OPTIONS_FILE))
@@ -69,7 +70,15 @@ def errors(log: str) -> str:
 
 @functools.cache
 def find() -> Engine | str:
-    """The engine to test against, or one line saying why there is none."""
+    """The engine to test against, or one line saying why there is none (an error where
+    DEV8_ENGINE_REQUIRED=1: .ci/run sets it once the kit is up, so no engine test skips silently)."""
+    found = _find()
+    if isinstance(found, str) and os.environ.get(REQUIRED) == "1":
+        raise RuntimeError(f"{REQUIRED}=1 but {found}")
+    return found
+
+
+def _find() -> Engine | str:
     env = {**os.environ, "DAGGER_NO_NAG": "1", "DO_NOT_TRACK": "1", "NO_COLOR": "1"}
     socket = KIT_DIR / "run/engine.sock"
     dagger = shutil.which("dagger")
