@@ -140,12 +140,6 @@ def test_a_planted_secret_fails_the_offline_scan(engine: e.Engine) -> None:
     assert "github-pat" not in clean.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect (issue 10): on the kit's v0.21.8 engine no function of this module is answered from "
-    "the function cache (`dagger call dockerfile --name base contents` twice: DONE both times); only the "
-    "layer cache is reused",
-)
 def test_a_rerun_with_nothing_changed_is_answered_from_the_cache(engine: e.Engine, reports: Path) -> None:
     again = engine.call(
         *e.OFFLINE, "build-all", "--images", "base,nodejs", "--scanners", "secret", "export", "--path", str(reports)
