@@ -184,8 +184,11 @@ def test_publish_pushes_what_passed_and_it_pulls_back_by_digest(engine: e.Engine
         "--registry", registry, "--username", "ci", "--password", "env:HOME", "--tag", "v9.8.7",
         "--images", "base", "--platform", "linux/amd64", "--scanners", "secret", "--sign=false",
     )  # fmt: skip
-    [reference] = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(f"{registry}/")]
-    assert re.fullmatch(rf"{re.escape(registry)}/dev8-base:\S+@sha256:[0-9a-f]{{64}}", reference)
+    # Each tag is reported with its digest: the commit's, pushed first, then the version held back till then.
+    pushed = re.findall(rf"{re.escape(registry)}/dev8-base:(\S+)@(sha256:[0-9a-f]{{64}})", result.stdout)
+    assert sorted(tag for tag, _ in pushed) == ["0123456", "9.8.7"], result.stdout
+    assert len({digest for _, digest in pushed}) == 1, pushed
+    reference = f"{registry}/dev8-base:9.8.7@{pushed[0][1]}"
     assert "tested on linux/amd64" in result.stdout
     assert sorted(crane(engine, "ls", f"{registry}/dev8-base").split()) == ["0123456", "9.8.7"]
     digest = reference.split("@")[1]
