@@ -140,6 +140,12 @@ def test_a_planted_secret_fails_the_offline_scan(engine: e.Engine) -> None:
     assert "github-pat" not in clean.stdout
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open defect (issue 10): a host File argument (--options-file, which these offline calls need) "
+    "keeps v0.21.8 from answering any function from its cache: `dockerfile --name base` twice is CACHED "
+    "without it and DONE twice with it",
+)
 def test_a_rerun_with_nothing_changed_is_answered_from_the_cache(engine: e.Engine, reports: Path) -> None:
     again = engine.call(
         *e.OFFLINE, "build-all", "--images", "base,nodejs", "--scanners", "secret", "export", "--path", str(reports)
