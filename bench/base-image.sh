@@ -51,9 +51,9 @@ for ((i = 1; i <= RUNS; i++)); do
   if [[ -n "$BASELINE" ]]; then
     started+=("$prefix-baseline-$i")
     baseline_times+=("$(time_to_login "$BASELINE" "$prefix-baseline-$i")")
-    podman rm -f -t 0 "$prefix-baseline-$i" >/dev/null
+    podman rm -f -v -t 0 "$prefix-baseline-$i" >/dev/null
   fi
-  ((i == RUNS)) || podman rm -f -t 0 "$prefix-$i" >/dev/null
+  ((i == RUNS)) || podman rm -f -v -t 0 "$prefix-$i" >/dev/null
 done
 last="$prefix-$RUNS"
 sleep "$IDLE_SECONDS"

@@ -16,7 +16,8 @@
 #   images were published once (the kit's, 127.0.0.1:5000/dev8-bench): `build-all --skip-scan`, each
 #   on an emptied engine.
 #
-# Needs ../shared/dagger-kit (kit.sh up) and scripts/engine-standins.sh run.
+# Needs ../shared/dagger-kit (kit.sh up) and scripts/engine-standins.sh run; it applies
+# scripts/engine-cache-policy.sh each time it restarts the engine.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +52,7 @@ cleanup() {
     rm -rf "$KIT_DIR/state"
     mv "$saved_state" "$KIT_DIR/state"
     "$KIT" up >/dev/null 2>&1
+    bash "$REPO/scripts/engine-cache-policy.sh"
   fi
 }
 trap cleanup EXIT
@@ -77,6 +79,8 @@ cold_engine() {
     rm -rf "$KIT_DIR/state"
   fi
   "$KIT" up >/dev/null
+  # `down` dropped the cache policy with the container: without it a full disk prunes between calls.
+  bash "$REPO/scripts/engine-cache-policy.sh"
 }
 change_supervisor() {
   printf '\nfunc init() { benchmarkChange = "%s" }\n\nvar benchmarkChange string\n' "$(now)" \

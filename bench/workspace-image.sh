@@ -56,7 +56,7 @@ wait_for_code_server() {
 times=()
 for ((i = 1; i <= RUNS; i++)); do
   times+=("$(start "$prefix-login-$i" -e CODE_SERVER_ENABLED=false)")
-  podman rm -f -t 0 "$prefix-login-$i" >/dev/null
+  podman rm -f -v -t 0 "$prefix-login-$i" >/dev/null
 done
 
 start "$prefix-without" -e CODE_SERVER_ENABLED=false >/dev/null

@@ -13,7 +13,7 @@ Source = Annotated[
     dagger.Directory,
     Doc("The repository root: the image catalog, its features and the supervisor's source"),
     DefaultPath("/"),
-    Ignore(source.EXCLUDE),
+    Ignore(source.INCLUDE_ONLY),
 ]
 ImageName = Annotated[str, Doc("Image name in docker/images.yaml")]
 Options = Annotated[list[str] | None, Doc("Feature options as feature.option=value, e.g. github-cli.source=distro")]

@@ -10,19 +10,10 @@ import dagger
 
 from pipeline import catalog
 
-# What a build reads from the repository: the catalog with its features and files, the supervisor's
-# source and the accepted scan findings.
-READ: Final = ("docker", "apps", ".trivyignore.yaml")
-# What a `dagger call` leaves out: every other top-level entry, by literal name. v0.21.8's engine never
-# answers a function from its cache when this list has a wildcard or a negation (an include list such
-# as ["*", "!docker/**"]: measured with a probe module), so it is the exact names of everything else;
-# tests/test_module.py fails when a new top-level entry is in neither list.
-EXCLUDE: Final = [
-    ".git", ".github", ".ci", ".venv", ".env", ".pytest_cache", ".ruff_cache",
-    ".gitignore", ".gitattributes", ".dockerignore", ".yamllint",
-    "README.md", "pyproject.toml", "uv.lock", "dagger.json",
-    "pipeline", "sdk", "tests", "bench", "scripts", "reports",
-]  # fmt: skip
+# What a `dagger call` uploads: the catalog with its features and files, the supervisor's source and
+# the accepted scan findings. Everything else stays out, a new top-level file included, so a change to
+# it neither uploads nor reruns anything (tests/test_engine.py checks both ways on the engine).
+INCLUDE_ONLY: Final = ["*", "!docker/**", "!apps/supervisor/**", "!.trivyignore.yaml"]
 
 
 async def load_catalog(source: dagger.Directory) -> catalog.Catalog:

@@ -288,7 +288,7 @@ def test_base_stop_ends_an_interactive_shell(base_image: str, podman_env: Mappin
         assert time.monotonic() - started < 5
         assert podman(["inspect", "--format", "{{.State.ExitCode}}", name], podman_env).stdout.strip() == "0"
     finally:
-        podman(["rm", "-f", "-t", "0", name], podman_env, check=False)
+        podman(["rm", "-f", "-v", "-t", "0", name], podman_env, check=False)
 
 
 def test_base_entrypoint_refuses_missing_or_bad_key(base_image: str, podman_env: Mapping[str, str]) -> None:

@@ -140,12 +140,6 @@ def test_a_planted_secret_fails_the_offline_scan(engine: e.Engine) -> None:
     assert "github-pat" not in clean.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect (issue 10): a host File argument (--options-file, which these offline calls need) "
-    "keeps v0.21.8 from answering any function from its cache: `dockerfile --name base` twice is CACHED "
-    "without it and DONE twice with it",
-)
 def test_a_rerun_with_nothing_changed_is_answered_from_the_cache(engine: e.Engine, reports: Path) -> None:
     again = engine.call(
         *e.OFFLINE, "build-all", "--images", "base,nodejs", "--scanners", "secret", "export", "--path", str(reports)
@@ -168,6 +162,25 @@ def test_a_change_outside_the_module_does_not_reinstall_it(engine: e.Engine) -> 
     assert runtime_after("tests/test_engine.py") == "CACHED"
     assert runtime_after("docker/base/entrypoint.sh") == "CACHED"
     assert runtime_after("pipeline/plan.py") == "DONE"  # the module's own source does reinstall it
+
+
+def test_a_change_outside_the_source_it_reads_keeps_its_functions_cached(engine: e.Engine) -> None:
+    copy = e.copy_of_repo()
+    engine.call("dockerfile", "--name", "base", "contents", cwd=copy)
+
+    def dockerfile_after(change: str) -> str:
+        with (copy / change).open("a") as f:
+            f.write("\n# changed\n")
+        log = engine.call("dockerfile", "--name", "base", "contents", cwd=copy).stderr
+        [status] = re.findall(r"Dev8\.dockerfile (CACHED|DONE)", log)
+        return status
+
+    assert dockerfile_after("README.md") == "CACHED"
+    assert dockerfile_after("scripts/offline-build-args") == "CACHED"
+    (copy / "NEW-TOP-LEVEL-FILE").write_text("not read by any build\n")
+    assert dockerfile_after("NEW-TOP-LEVEL-FILE") == "CACHED"
+    assert dockerfile_after("apps/README.md") == "CACHED"  # apps/ beyond the supervisor is not read
+    assert dockerfile_after("docker/base/entrypoint.sh") == "DONE"  # what it reads does rerun it
 
 
 @pytest.fixture(scope="module")

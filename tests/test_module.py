@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -75,8 +74,7 @@ def test_constructor_arguments_are_documented_and_source_is_filtered() -> None:
         assert parameter.doc, f"constructor argument {parameter.name} has no Doc()"
     source_argument = parameters["source"]
     assert source_argument.default_path == "/"
-    assert source_argument.ignore == source.EXCLUDE
-    assert {".git", "tests", "reports", "sdk"} <= set(source_argument.ignore)
+    assert source_argument.ignore == source.INCLUDE_ONLY
 
 
 def test_functions_with_side_effects_or_world_checks_say_how_long_they_may_be_cached() -> None:
@@ -105,13 +103,9 @@ def test_where_the_engine_is_required_its_absence_is_an_error(monkeypatch: pytes
         engine.find.cache_clear()
 
 
-def test_the_source_filter_names_every_top_level_entry_literally(repo_root: Path) -> None:
-    """A wildcard or negation in the source's Ignore list turns off function caching on v0.21.8, and an
-    entry in neither list is uploaded with every call (and a change to it reruns every function)."""
-    assert not [p for p in source.EXCLUDE if any(c in p for c in "*?[!")], source.EXCLUDE
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=repo_root, capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    top_level = {name.split("/", 1)[0] for name in tracked}
-    assert top_level - set(source.READ) - set(source.EXCLUDE) == set()
-    assert not set(source.READ) & set(source.EXCLUDE)
+def test_the_source_uploads_only_what_builds_read(repo_root: Path) -> None:
+    """Everything is left out but the negations, and each of those names something that exists."""
+    assert source.INCLUDE_ONLY[0] == "*"
+    for kept in source.INCLUDE_ONLY[1:]:
+        assert kept.startswith("!"), kept
+        assert (repo_root / kept[1:].removesuffix("/**")).exists(), kept

@@ -192,4 +192,4 @@ def test_backup_script_asks_the_running_supervisor(
         assert report["snapshot"]
         assert report["files"] >= 1
     finally:
-        podman(["rm", "-f", "-t", "0", name], podman_env, check=False)
+        podman(["rm", "-f", "-v", "-t", "0", name], podman_env, check=False)

@@ -9,7 +9,7 @@ started=()
 cleanup() {
   local name
   # Best effort: a container that never started has nothing to remove.
-  for name in "${started[@]}"; do podman rm -f -t 0 "$name" >/dev/null 2>&1 || true; done
+  for name in "${started[@]}"; do podman rm -f -v -t 0 "$name" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -50,5 +50,22 @@ def standin_images() -> tuple[str, str]:
 def build(dockerfile: Path, tag: str, build_args: dict[str, str]) -> str:
     """Build a rendered Dockerfile with the repository root as context; returns the build log."""
     args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
+    before = image_id(tag)
     result = podman("build", "--layers", "-f", str(dockerfile), *args, "-t", tag, str(REPO_ROOT), timeout=3000)
+    if before and before != image_id(tag):
+        drop_if_untagged(before)
     return result.stdout + result.stderr
+
+
+def image_id(reference: str) -> str:
+    """The local image's ID, or "" when there is none."""
+    result = podman("image", "inspect", "--format", "{{.Id}}", reference, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def drop_if_untagged(image: str) -> None:
+    """Remove an image a rebuild untagged, so reruns do not fill the disk with old builds. One that
+    still has a tag, a container or a child image is kept (podman refuses, and that is right)."""
+    tags = podman("image", "inspect", "--format", "{{len .RepoTags}}", image, check=False).stdout.strip()
+    if tags == "0":
+        podman("image", "rm", image, check=False)

@@ -89,7 +89,7 @@ class PodmanExecutor:
             await podman(run, self._env)
             yield PodmanContainer(name, self._env)
         finally:
-            await podman(["rm", "-f", "-t", "0", name], self._env, check=False)
+            await podman(["rm", "-f", "-v", "-t", "0", name], self._env, check=False)
 
     async def _inspect(self) -> dict[str, object]:
         if self._config is None:

@@ -130,7 +130,7 @@ class Workspace:
         return int(podman(["inspect", "--format", "{{.State.ExitCode}}", self.name], self.env).stdout)
 
     def remove(self) -> None:
-        podman(["rm", "-f", "-t", "0", self.name], self.env, check=False)
+        podman(["rm", "-f", "-v", "-t", "0", self.name], self.env, check=False)
 
 
 def host_port(container: str, port: int, env: Mapping[str, str]) -> int:
