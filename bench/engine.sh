@@ -7,8 +7,9 @@
 #   no-op       the same call again
 #   supervisor  after a change to the supervisor's Go source
 #   entrypoint  after a change to docker/base/entrypoint.sh
-#   Engine: `build-all` (build, structure tests, secret scan, SBOM: the main job) and `image ... sync`
-#   (the build alone, as podman's). Podman: `podman build` of the rendered Dockerfile (cold:
+#   Engine: `image ... sync` (the build alone, as podman's), then `build-all` (build, go test,
+#   structure tests, secret scan, SBOM: the main job; cold on an emptied engine of its own, else
+#   after the image call). Podman: `podman build` of the rendered Dockerfile (cold:
 #   --no-cache; its apt and Go download caches stay warm, the engine's do not).
 #
 # bench/engine.sh --reuse [IMAGE...]  (default base workspace) what CI pays for a supervisor-only
@@ -94,10 +95,13 @@ rebuild() {
   mapfile -t offline_args < <(grep -v -e '^#' -e '^$' "$REPO/scripts/offline-build-args")
   local podman_args=("--build-arg=BASE_IMAGE=${standins[0]}" "--build-arg=GO_IMAGE=${standins[1]}")
   for pair in "${offline_args[@]}"; do podman_args+=("--build-arg=$pair"); done
+  # The build alone first, then build-all on top of it; cold, build-all gets an emptied engine of its
+  # own, so both cold figures start from nothing.
   measure() {
     scenario="$1"
-    figures[$scenario,all]="$(dagger_call build-all --images "$image" --scanners secret export --path "$copy/.reports")"
     figures[$scenario,image]="$(dagger_call image --name "$image" sync)"
+    [[ "$scenario" == cold ]] && cold_engine
+    figures[$scenario,all]="$(dagger_call build-all --images "$image" --scanners secret export --path "$copy/.reports")"
     local cache=()
     [[ "$scenario" == cold ]] && cache=(--no-cache)
     figures[$scenario,podman]="$(seconds podman build --layers "${cache[@]}" -f "$copy/docker/$image/Dockerfile" \
