@@ -39,11 +39,16 @@ if [[ "$current" == "$wanted" ]]; then
   log "in place: keep up to $RESERVED, prune when under $MIN_FREE free (at most $MAX_USED)"
   exit 0
 fi
+# Stopping an engine still starting would be an unclean stop too.
+bash scripts/engine-wait.sh || { log "the engine is not ready to be restarted"; exit 1; }
 printf '%s\n' "$wanted" | podman exec -i "$ENGINE" sh -c "cat >$CONFIG.new && mv $CONFIG.new $CONFIG"
-podman stop --time 20 "$ENGINE" >/dev/null
-# The engine makes its socket anew when it is ready: `up` finds it running and waits for the
-# socket and the registry.
+# A stop that ends in SIGKILL leaves the engine's cache marked unclean, and the next start wipes it:
+# give it the time it needs to stop cleanly.
+podman stop --time 300 "$ENGINE" >/dev/null
+# The engine makes its socket anew when it is ready; `kit.sh up` would replace a container whose
+# socket is not there yet, and the policy with it, so wait here and check the policy survived.
 rm -f "$KIT_DIR/run/engine.sock"
 podman start "$ENGINE" >/dev/null
-"$KIT" up >/dev/null 2>&1 || { log "the engine did not come back: podman logs $ENGINE"; exit 1; }
+bash scripts/engine-wait.sh || { log "the engine did not come back"; exit 1; }
+[[ "$(podman exec "$ENGINE" cat "$CONFIG")" == "$wanted" ]] || { log "$ENGINE lost $CONFIG while restarting"; exit 1; }
 log "set: keep up to $RESERVED, prune when under $MIN_FREE free (at most $MAX_USED)"

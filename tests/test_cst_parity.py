@@ -275,6 +275,7 @@ async def test_the_podman_executor_agrees_with_cst(
 
 
 @pytest.mark.podman
+@pytest.mark.engine  # beside the other engine tests: one restarts the engine (its cache policy)
 async def test_the_dagger_executor_agrees_with_cst(
     cases: list[tuple[str, Path]],
     expected: dict[Path, Verdicts],
