@@ -169,7 +169,7 @@ class Runner:
         result.record("scan", "passed" if scanned.passed else "failed", scanned.summary)
 
     async def _sbom(self, name: str, result: ImageResult, tarball: dagger.File) -> None:
-        sbom = image_checks.sbom(tarball, self.trivy, self.policy)
+        sbom = image_checks.sbom(name, tarball, self.trivy, self.policy)
         try:
             await checked(sbom.sync(), f"image '{name}': sbom")
         except StepError as e:

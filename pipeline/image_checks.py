@@ -78,7 +78,7 @@ async def run_scan(
     name: str, tarball: dagger.File, trivy: Trivy, policy: Policy, ignore_file: dagger.File | None
 ) -> ScanResult:
     """One Trivy scan of the image, its reports by `trivy convert`, and Trivy's verdict on the threshold."""
-    made = scan.reports(scan.scanned(trivy.for_policy(policy), tarball, policy), ignore_file, policy)
+    made = scan.reports(scan.scanned(trivy.for_policy(policy), tarball, policy, name), ignore_file, policy)
     out = made.directory(scan.OUT)
     files = {"trivy.json": await checked(out.file("trivy.json").contents(), f"image '{name}': scan")}
     for file in scan.report_argvs(scan.REPORT, scan.OUT, policy, None):
@@ -96,7 +96,7 @@ async def run_scan(
     return ScanResult(code == 0, summary(name, found, policy, table), files)
 
 
-def sbom(tarball: dagger.File, trivy: Trivy, policy: Policy) -> dagger.File:
+def sbom(name: str, tarball: dagger.File, trivy: Trivy, policy: Policy) -> dagger.File:
     """The CycloneDX SBOM converted from the image's scan: the same scan as run_scan's with the same
     policy, so the engine runs it once for both."""
-    return scan.sbom(scan.scanned(trivy.for_policy(policy), tarball, policy))
+    return scan.sbom(scan.scanned(trivy.for_policy(policy), tarball, policy, name))

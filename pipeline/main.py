@@ -157,7 +157,7 @@ class Dev8:
     async def sbom(self, name: ImageName, option: Options = None, scanners: Scanners = "vuln,secret") -> dagger.File:
         """A CycloneDX SBOM (JSON) of the image, made by Trivy."""
         tarball = (await self._build([name], option)).render(name).as_tarball()
-        return image_checks.sbom(tarball, self._trivy(), Policy(scanners=parse_scanners(scanners)))
+        return image_checks.sbom(name, tarball, self._trivy(), Policy(scanners=parse_scanners(scanners)))
 
     # Reruns within the hour return the same reports, so a no-op costs only the module's load; later
     # calls run again (a new day's database rescans), while unchanged build and test steps are cached.

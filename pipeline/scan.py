@@ -3,9 +3,13 @@ made from its JSON by `trivy convert`, and the scan's pass or fail by Trivy's ow
 
 The vulnerability and Java databases live in a cache volume and are downloaded by one step that
 every scan of a run shares, so a run downloads them once; the scans then open them read-only in
-parallel, each with its own in-memory scan cache. The scan applies only what `trivy convert` cannot
-(ignore-unfixed); the ignore file and the severity threshold are applied when converting, so
-trivy.json keeps every finding the scan made and anyone can re-run the conversions on it.
+parallel. Trivy's analysis of each layer is kept in the same volume, one cache per image (Trivy
+locks its cache file for the whole scan, so images scanned in parallel do not share one): a rebuild
+that changed one layer analyses that layer only (Trivy keys it on its version and options).
+
+The scan applies only what `trivy convert` cannot (ignore-unfixed); the ignore file and the severity
+threshold are applied when converting, so trivy.json keeps every finding the scan made and anyone
+can re-run the conversions on it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ TRIVY_IMAGE: Final = os.environ.get("DEV8_TRIVY_IMAGE", "aquasec/trivy:0.74.0")
 DB_REPOSITORY: Final = "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"
 JAVA_DB_REPOSITORY: Final = "mirror.gcr.io/aquasec/trivy-java-db:1,ghcr.io/aquasecurity/trivy-java-db:1"
 TRIVY_CACHES: Final = (Cache("dev8-trivy-cache", "/root/.cache/trivy", locked=False),)
+LAYER_CACHES: Final = f"{TRIVY_CACHES[0].path}/layers"  # LAYER_CACHES/<image>, its databases linked in
 IMAGE_TAR: Final = "/scan/image.tar"
 LAYOUT: Final = "/scan/image"
 IGNORE_PATH: Final = "/scan/.trivyignore.yaml"  # Trivy reads the YAML format by the file's extension
@@ -63,7 +68,7 @@ def scan_argv(layout: str, output: str, policy: Policy) -> list[str]:
     and secrets) at every severity, and every package (what the CycloneDX SBOM is made from)."""
     argv = [
         "trivy", "image", "--input", layout, "--scanners", ",".join(policy.scanners), "--list-all-pkgs",
-        "--skip-db-update", "--skip-java-db-update", "--cache-backend", "memory",
+        "--skip-db-update", "--skip-java-db-update", "--cache-backend", "fs",
         "--format", "json", "--output", output, "--exit-code", "0",
     ]  # fmt: skip
     return argv + (["--ignore-unfixed"] if policy.ignore_unfixed else [])
@@ -118,18 +123,29 @@ def gate_argv(report: str, policy: Policy, ignore_file: str | None) -> list[str]
     return convert_argv(report, "table", None, ignore_file=ignore_file, severities=policy.fail_on, extra=extra)
 
 
-def unpacked(argv: list[str]) -> list[str]:
+def layer_cache(image: str) -> str:
+    """The image's own Trivy cache directory (TRIVY_CACHE_DIR of its scan)."""
+    return f"{LAYER_CACHES}/{image}"
+
+
+def unpacked(argv: list[str], cache_dir: str) -> list[str]:
     """Unpack the image tarball into an OCI layout directory first, then run argv: Trivy's --input reads
-    a layout directory or a Docker archive (manifest.json), and an OCI tarball is neither."""
-    script = f'mkdir -p {LAYOUT} && tar -xf {IMAGE_TAR} -C {LAYOUT} && exec "$@"'
+    a layout directory or a Docker archive (manifest.json), and an OCI tarball is neither. The image's
+    cache directory gets links to the shared databases, where Trivy looks for them."""
+    shared = TRIVY_CACHES[0].path
+    links = f"ln -sfn {shared}/db {cache_dir}/db && ln -sfn {shared}/java-db {cache_dir}/java-db"
+    script = f'mkdir -p {LAYOUT} {cache_dir} && {links} && tar -xf {IMAGE_TAR} -C {LAYOUT} && exec "$@"'
     return ["sh", "-c", script, "sh", *argv]
 
 
-def scanned(trivy: dagger.Container, tarball: dagger.File, policy: Policy) -> dagger.Container:
+def scanned(trivy: dagger.Container, tarball: dagger.File, policy: Policy, image: str) -> dagger.Container:
     """Trivy (with the databases when the policy scans for vulnerabilities) after the one scan of the
-    image tarball (REPORT). The reports and the SBOM branch off it, so the engine runs the scan once."""
+    image tarball (REPORT), with the image's layer cache. The reports and the SBOM branch off it, so
+    the engine runs the scan once."""
+    cache_dir = layer_cache(image)
     ctr = trivy.with_mounted_file(IMAGE_TAR, tarball).with_directory(OUT, dag.directory())
-    return ctr.with_exec(unpacked(scan_argv(LAYOUT, REPORT, policy)))
+    ctr = ctr.with_env_variable("TRIVY_CACHE_DIR", cache_dir)
+    return ctr.with_exec(unpacked(scan_argv(LAYOUT, REPORT, policy), cache_dir))
 
 
 def reports(scan: dagger.Container, ignore_file: dagger.File | None, policy: Policy) -> dagger.Container:

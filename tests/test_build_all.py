@@ -205,9 +205,15 @@ async def test_the_scan_runs_pinned_trivy_on_the_tarball_with_cached_databases(
     execs = [args["args"] for name, args in chain if name == "withExec"]
     assert execs[0] == ["trivy", "image", "--download-db-only", "--db-repository", DEFAULT_DB]
     assert execs[1][:3] == ["trivy", "image", "--download-java-db-only"]
-    assert execs[2][:3] == ["sh", "-c", 'mkdir -p /scan/image && tar -xf /scan/image.tar -C /scan/image && exec "$@"']
+    layers = "/root/.cache/trivy/layers/base"  # the image's own layer cache, the databases linked in
+    links = f"ln -sfn /root/.cache/trivy/db {layers}/db && ln -sfn /root/.cache/trivy/java-db {layers}/java-db"
+    unpack = f'mkdir -p /scan/image {layers} && {links} && tar -xf /scan/image.tar -C /scan/image && exec "$@"'
+    assert execs[2][:3] == ["sh", "-c", unpack]
+    scan_env = [args for name, args in chain if name == "withEnvVariable" and args["name"] == "TRIVY_CACHE_DIR"]
+    assert scan_env[-1]["value"] == layers
     scan = execs[2][4:]
     assert scan[:4] == ["trivy", "image", "--input", "/scan/image"]
+    assert scan[scan.index("--cache-backend") + 1] == "fs"
     assert {"--skip-db-update", "--ignore-unfixed", "--list-all-pkgs"} <= set(scan)
     assert scan[scan.index("--format") + 1] == "json"
     assert "--ignorefile" not in scan  # trivy.json keeps every finding; the conversions apply the ignore file

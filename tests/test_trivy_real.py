@@ -138,12 +138,14 @@ def test_a_planted_key_fails_the_scan_until_ignored_for_its_path(trivy: str, tmp
         assert gate(scanned, POLICY, ignore).exit_code == (scan.FINDINGS_EXIT if fails else 0), paths
 
 
-def run_trivy(trivy: str, argv: list[str], cache: Path) -> None:
-    """Run one of pipeline.scan's commands (argv[0] is "trivy") with this machine's binary, offline."""
+def run_trivy(trivy: str, argv: list[str], cache: Path, log: str = "--quiet") -> str:
+    """Run one of pipeline.scan's commands (argv[0] is "trivy") with this machine's binary, offline;
+    returns its log (`log="--debug"` for every step)."""
     result = subprocess.run(
-        [trivy, *argv[1:], "--cache-dir", str(cache), "--quiet"], capture_output=True, text=True, check=False
+        [trivy, *argv[1:], "--cache-dir", str(cache), log], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"trivy {' '.join(argv[1:])}:\n{result.stderr}"
+    return result.stderr
 
 
 # The pipeline's air-gapped scan (--scanners secret): no vulnerability database here.
@@ -201,3 +203,43 @@ def test_base_image_secret_scan_and_sbom(
     (tmp_path / "summary.md").write_text(summary)
     assert f"| base | {size_text(size)} | {size_text(unpacked)} | `{digest[:19]}…` | ✅ passed |" in summary
     print(summary)
+
+
+def oci_layout(image: str, directory: Path) -> Path:
+    """`image` as the scan container sees it: an OCI tarball unpacked into a layout directory."""
+    directory.mkdir()
+    tarball = directory / "image.tar"
+    podman("image", "save", "--format", "oci-archive", "-o", str(tarball), image, timeout=900)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(directory / "image", filter="data")
+    tarball.unlink()
+    return directory / "image"
+
+
+@pytest.mark.podman
+def test_the_layer_cache_analyses_only_a_changed_layer_and_finds_a_key_planted_there(
+    trivy: str, base_image: str, tmp_path: Path
+) -> None:
+    """The scan's layer cache, kept per image between runs: an image rebuilt with its last layer changed
+    is analysed in that layer alone, and a key planted there is found."""
+    cache = tmp_path / "cache"
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Containerfile").write_text(f"FROM {base_image}\nCOPY run.sh /opt/deploy/run.sh\n")
+    logs: list[str] = []
+    for build, line in enumerate(["echo deploying", f"export AWS_ACCESS_KEY_ID={AWS_KEY}"]):
+        (context / "run.sh").write_text(f"#!/bin/sh\n{line}\n")
+        tag = f"localhost/dev8/trivy-layers:{build}"
+        podman("build", "--pull=never", "-t", tag, str(context), timeout=600)
+        try:
+            layout = oci_layout(tag, tmp_path / str(build))
+        finally:
+            podman("rmi", "-f", tag)
+        argv = scan.scan_argv(str(layout), str(tmp_path / f"{build}.json"), SECRETS_ONLY)
+        logs.append(run_trivy(trivy, argv, cache, "--debug"))
+    first, second = (log.count("Missing diff ID in cache") for log in logs)
+    assert first > 1, logs[0][-3000:]
+    assert second == 1, logs[1][-3000:]
+    found = json.loads((tmp_path / "1.json").read_text())
+    secrets = [secret for result in found.get("Results", []) for secret in result.get("Secrets", [])]
+    assert [(secret["RuleID"], secret["StartLine"]) for secret in secrets] == [("aws-access-key-id", 2)]
