@@ -87,12 +87,12 @@ def test_every_image_builds_and_passes_its_structure_tests(engine: e.Engine, tmp
         assert f"| {name} |" in summary
 
 
-def test_test_passes_on_base_and_fails_with_its_summary_on_a_broken_test(engine: e.Engine) -> None:
+def test_test_passes_on_base_and_fails_with_its_summary_on_a_broken_test(engine: e.Engine, tmp_path: Path) -> None:
     assert "docker/base/tests.yaml" in engine.call(*e.OFFLINE, "test", "--name", "base").stdout
     suite = yaml.safe_load((REPO_ROOT / "docker/base/tests.yaml").read_text())
     made_to_fail = {"name": "a test made to fail", "command": "cat", "args": ["/etc/hostname"]}
     suite.setdefault("commandTests", []).append({**made_to_fail, "expectedOutput": ["^no such host name$"]})
-    broken = e.copy_of_repo(changes={"docker/base/tests.yaml": yaml.safe_dump(suite, sort_keys=False)})
+    broken = e.copy_of_repo(tmp_path, changes={"docker/base/tests.yaml": yaml.safe_dump(suite, sort_keys=False)})
     result = engine.call(*e.OFFLINE, "--source", str(broken), "test", "--name", "base", check=False)
     assert result.returncode != 0
     assert "image 'base': test failed" in result.stderr
@@ -112,7 +112,8 @@ def test_build_all_writes_the_documented_reports(reports: Path) -> None:
 
 
 def test_a_failing_image_is_reported_while_the_others_carry_on(engine: e.Engine, tmp_path: Path) -> None:
-    broken = e.copy_of_repo(appends={"docker/features/python/install.sh": "\necho 'made to fail' >&2\nexit 3\n"})
+    failing = "\necho 'made to fail' >&2\nexit 3\n"
+    broken = e.copy_of_repo(tmp_path, appends={"docker/features/python/install.sh": failing})
     engine.call(
         *e.OFFLINE, "--source", str(broken),
         "build-all", "--images", "base,python,go", "--skip-scan", "export", "--path", str(tmp_path),
@@ -128,8 +129,8 @@ def test_a_failing_image_is_reported_while_the_others_carry_on(engine: e.Engine,
         assert "❌" not in row
 
 
-def test_a_planted_secret_fails_the_offline_scan(engine: e.Engine) -> None:
-    planted = e.copy_of_repo(appends={"docker/base/entrypoint.sh": f"\n# GH_TOKEN={PLANTED_TOKEN}\n"})
+def test_a_planted_secret_fails_the_offline_scan(engine: e.Engine, tmp_path: Path) -> None:
+    planted = e.copy_of_repo(tmp_path, appends={"docker/base/entrypoint.sh": f"\n# GH_TOKEN={PLANTED_TOKEN}\n"})
     result = engine.call(
         *e.OFFLINE, "--source", str(planted), "scan", "--name", "base", "--scanners", "secret", check=False
     )
@@ -147,8 +148,8 @@ def test_a_rerun_with_nothing_changed_is_answered_from_the_cache(engine: e.Engin
     assert re.search(r"Dev8\.buildAll.*CACHED", again.stderr)
 
 
-def test_a_change_outside_the_module_does_not_reinstall_it(engine: e.Engine) -> None:
-    copy = e.copy_of_repo()
+def test_a_change_outside_the_module_does_not_reinstall_it(engine: e.Engine, tmp_path: Path) -> None:
+    copy = e.copy_of_repo(tmp_path)
     engine.run("functions", cwd=copy)
 
     def runtime_after(change: str) -> str:
@@ -164,8 +165,8 @@ def test_a_change_outside_the_module_does_not_reinstall_it(engine: e.Engine) -> 
     assert runtime_after("pipeline/plan.py") == "DONE"  # the module's own source does reinstall it
 
 
-def test_a_change_outside_the_source_it_reads_keeps_its_functions_cached(engine: e.Engine) -> None:
-    copy = e.copy_of_repo()
+def test_a_change_outside_the_source_it_reads_keeps_its_functions_cached(engine: e.Engine, tmp_path: Path) -> None:
+    copy = e.copy_of_repo(tmp_path)
     engine.call("dockerfile", "--name", "base", "contents", cwd=copy)
 
     def dockerfile_after(change: str) -> str:

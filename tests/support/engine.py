@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -96,14 +95,16 @@ def _find() -> Engine | str:
     return Engine(dagger, env, kit)
 
 
-def copy_of_repo(changes: dict[str, str] | None = None, appends: dict[str, str] | None = None) -> Path:
-    """A copy of the repository's tracked and new files (no .git, .venv or sdk/), with files replaced or
-    appended to; the module loads from it exactly as from the checkout."""
+def copy_of_repo(under: Path, changes: dict[str, str] | None = None, appends: dict[str, str] | None = None) -> Path:
+    """A copy in `under` (a test's tmp_path, which pytest prunes) of the repository's tracked and new
+    files (no .git, .venv or sdk/), with files replaced or appended to; the module loads from it exactly
+    as from the checkout."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=REPO_ROOT, capture_output=True, text=True, check=True,
     ).stdout.splitlines()  # fmt: skip
-    target = Path(tempfile.mkdtemp(prefix="dev8-copy-"))
+    target = under / "repo"
+    target.mkdir()
     for name in listed:
         source = REPO_ROOT / name
         if source.is_file():
