@@ -46,13 +46,14 @@ def test_the_kits_engine_keeps_the_policy_it_was_given_across_its_restart() -> N
 
     container, started = engine_container()
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    changed = policy(DEV8_ENGINE_CACHE_RESERVED="21GB")  # another policy: the engine restarts
-    assert changed.returncode == 0, changed.stderr
-    assert reserved_space() == 21 * 2**30
-    restored = policy()
-    assert restored.returncode == 0, restored.stderr
-    assert "in place" in policy().stderr
-    assert reserved_space() == 20 * 2**30
+    with e.using_the_engine(restarting=True):
+        changed = policy(DEV8_ENGINE_CACHE_RESERVED="21GB")  # another policy: the engine restarts
+        assert changed.returncode == 0, changed.stderr
+        assert reserved_space() == 21 * 2**30
+        restored = policy()
+        assert restored.returncode == 0, restored.stderr
+        assert "in place" in policy().stderr
+        assert reserved_space() == 20 * 2**30
     # Restarted in place, not replaced (that would drop the policy), and stopped cleanly: an engine
     # killed mid-stop wipes its whole cache when it starts again.
     assert engine_container()[0] == container

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.metadata
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -109,3 +112,23 @@ def test_the_source_uploads_only_what_builds_read(repo_root: Path) -> None:
     for kept in source.INCLUDE_ONLY[1:]:
         assert kept.startswith("!"), kept
         assert (repo_root / kept[1:].removesuffix("/**")).exists(), kept
+
+
+def test_a_test_restarting_the_engine_waits_for_one_using_it_in_another_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """.ci/run runs the engine tests beside the others: the policy test's restart waits for a test of
+    the other process that is using the engine, and the other way round."""
+    monkeypatch.setattr(engine, "ENGINE_LOCK", tmp_path / "engine.lock")
+    probe = "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.flock(f, int(sys.argv[2]) | fcntl.LOCK_NB)"
+
+    def other_process_can(operation: int) -> bool:
+        argv = [sys.executable, "-c", probe, str(engine.ENGINE_LOCK), str(operation)]
+        return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+    with engine.using_the_engine():
+        assert not other_process_can(fcntl.LOCK_EX)  # no restart while the engine is in use
+        assert other_process_can(fcntl.LOCK_SH)  # other users carry on
+    with engine.using_the_engine(restarting=True):
+        assert not other_process_can(fcntl.LOCK_SH)
+    assert other_process_can(fcntl.LOCK_EX)

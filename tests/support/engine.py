@@ -7,13 +7,16 @@ connects to. Without either, the tests skip with one line saying why.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import functools
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -24,6 +27,9 @@ KIT_DIR: Final = Path(os.environ.get("DAGGER_KIT_DIR", "/var/cache/dagger-kit"))
 KIT_ENGINE: Final = os.environ.get("DAGGER_KIT_ENGINE_NAME", "dagger-kit-engine")
 OPTIONS_FILE: Final = "scripts/offline-build-args"
 REQUIRED: Final = "DEV8_ENGINE_REQUIRED"
+# Between pytest processes (.ci/run runs the engine tests beside the others): held shared while a test
+# outside the engine tests uses the engine, exclusively while a test restarts it.
+ENGINE_LOCK: Final = Path(tempfile.gettempdir()) / "dev8-engine-tests.lock"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 # What the tests give the module on every call: the offline sources where vendor sites are unreachable.
 OFFLINE: Final = ("--options-file", str(REPO_ROOT / OPTIONS_FILE))
@@ -93,6 +99,17 @@ def _find() -> Engine | str:
     if probe.returncode != 0:
         return f"no Dagger engine: `dagger core version` failed: {errors(probe.stderr).splitlines()[-1:]}"
     return Engine(dagger, env, kit)
+
+
+@contextlib.contextmanager
+def using_the_engine(*, restarting: bool = False) -> Iterator[None]:
+    """Hold ENGINE_LOCK: shared to use the engine, exclusive (`restarting`) to restart it."""
+    with ENGINE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if restarting else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def copy_of_repo(under: Path, changes: dict[str, str] | None = None, appends: dict[str, str] | None = None) -> Path:
