@@ -56,8 +56,9 @@ def test_the_kits_engine_keeps_the_policy_it_was_given_across_its_restart() -> N
         assert reserved_space() == 20 * 2**30
     # Restarted in place, not replaced (that would drop the policy), and stopped cleanly: an engine
     # killed mid-stop wipes its whole cache when it starts again.
-    assert engine_container()[0] == container
-    assert engine_container()[1] != started
+    restarted_container, restarted = engine_container()
+    assert restarted_container == container
+    assert restarted != started
     shown = podman.podman("logs", "--since", since, e.KIT_ENGINE)
     log = shown.stdout + shown.stderr
     assert "successfully marked clean shutdown" in log, log[-3000:]

@@ -152,16 +152,23 @@ def run_trivy(trivy: str, argv: list[str], cache: Path, log: str = "--quiet") ->
 SECRETS_ONLY = sr.Policy(scanners=("secret",))
 
 
+def oci_layout(image: str, directory: Path) -> tuple[Path, int]:
+    """`image` as the scan container sees it: an OCI tarball (what Dagger's as_tarball gives) unpacked
+    into a layout directory in `directory`; returns the layout and the tarball's size."""
+    tarball = directory / "image.tar"
+    podman("image", "save", "--format", "oci-archive", "-o", str(tarball), image, timeout=900)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(directory / "image", filter="data")
+    size = tarball.stat().st_size
+    tarball.unlink()
+    return directory / "image", size
+
+
 @pytest.fixture(scope="module")
 def base_layout(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """The offline-built base image as an OCI tarball (what Dagger's as_tarball gives), unpacked as
     the pipeline's scan container unpacks it; returns the layout and the tarball's size."""
-    directory = tmp_path_factory.mktemp("trivy-base")
-    tarball = directory / "image.tar"
-    podman("image", "save", "--format", "oci-archive", "-o", str(tarball), base_image, timeout=900)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(directory / "image", filter="data")
-    return directory / "image", tarball.stat().st_size
+    return oci_layout(base_image, tmp_path_factory.mktemp("trivy-base"))
 
 
 async def structure_tests(image: str, suites: tuple[str, ...]) -> image_checks.TestRun:
@@ -205,17 +212,6 @@ def test_base_image_secret_scan_and_sbom(
     print(summary)
 
 
-def oci_layout(image: str, directory: Path) -> Path:
-    """`image` as the scan container sees it: an OCI tarball unpacked into a layout directory."""
-    directory.mkdir()
-    tarball = directory / "image.tar"
-    podman("image", "save", "--format", "oci-archive", "-o", str(tarball), image, timeout=900)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(directory / "image", filter="data")
-    tarball.unlink()
-    return directory / "image"
-
-
 @pytest.mark.podman
 def test_the_layer_cache_analyses_only_a_changed_layer_and_finds_a_key_planted_there(
     trivy: str, base_image: str, tmp_path: Path
@@ -231,8 +227,9 @@ def test_the_layer_cache_analyses_only_a_changed_layer_and_finds_a_key_planted_t
         (context / "run.sh").write_text(f"#!/bin/sh\n{line}\n")
         tag = f"localhost/dev8/trivy-layers:{build}"
         podman("build", "--pull=never", "-t", tag, str(context), timeout=600)
+        (tmp_path / str(build)).mkdir()
         try:
-            layout = oci_layout(tag, tmp_path / str(build))
+            layout, _ = oci_layout(tag, tmp_path / str(build))
         finally:
             podman("rmi", "-f", tag)
         argv = scan.scan_argv(str(layout), str(tmp_path / f"{build}.json"), SECRETS_ONLY)
