@@ -154,7 +154,7 @@ def test_a_change_outside_the_module_does_not_reinstall_it(engine: e.Engine, tmp
 
     def runtime_after(change: str) -> str:
         with (copy / change).open("a") as f:
-            f.write("\n# changed\n")
+            f.write(f"\n# changed ({e.RUN_MARK})\n")
         log = engine.run("functions", "-vvv", cwd=copy).stderr
         [status] = re.findall(r"PythonSdk\.moduleRuntime (CACHED|DONE)", log)
         return status
@@ -171,7 +171,7 @@ def test_a_change_outside_the_source_it_reads_keeps_its_functions_cached(engine:
 
     def dockerfile_after(change: str) -> str:
         with (copy / change).open("a") as f:
-            f.write("\n# changed\n")
+            f.write(f"\n# changed ({e.RUN_MARK})\n")
         log = engine.call("dockerfile", "--name", "base", "contents", cwd=copy).stderr
         [status] = re.findall(r"Dev8\.dockerfile (CACHED|DONE)", log)
         return status

@@ -126,7 +126,7 @@ def first_release(kit: e.Engine) -> dict[str, str]:
 def test_a_supervisor_change_runs_no_feature_step_and_keeps_the_feature_layers(
     kit: e.Engine, first_release: dict[str, str], tmp_path: Path
 ) -> None:
-    change = {"apps/supervisor/cmd/supervisor/main.go": "\n// a supervisor-only change\n"}
+    change = {"apps/supervisor/cmd/supervisor/main.go": f"\n// a supervisor-only change ({e.RUN_MARK})\n"}
     changed = e.copy_of_repo(tmp_path, appends=change)
     result = kit.call(
         *e.OFFLINE, "--source", str(changed), "--revision", SHA, "publish",
@@ -150,7 +150,9 @@ def test_a_feature_change_rebuilds_only_the_images_that_include_it(
     kit: e.Engine, first_release: dict[str, str], tmp_path: Path
 ) -> None:
     assert set(first_release) == {"base", "nodejs", "python"}
-    changed = e.copy_of_repo(tmp_path, appends={"docker/features/python/install.sh": "\n# a python-only change\n"})
+    changed = e.copy_of_repo(
+        tmp_path, appends={"docker/features/python/install.sh": f"\n# a python-only change ({e.RUN_MARK})\n"}
+    )
     result = kit.call(
         *e.OFFLINE, "--source", str(changed), "build-all", "--images", "base,nodejs,python", "--skip-scan",
         "--reuse-from", f"{REGISTRY}/dev8-reuse", "export", "--path", str(tmp_path),

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -30,6 +31,9 @@ REQUIRED: Final = "DEV8_ENGINE_REQUIRED"
 # Between pytest processes (.ci/run runs the engine tests beside the others): held shared while a test
 # outside the engine tests uses the engine, exclusively while a test restarts it.
 ENGINE_LOCK: Final = Path(tempfile.gettempdir()) / "dev8-engine-tests.lock"
+# The changes tests make to a copy carry this run's own mark: an engine that saw the same change in an
+# earlier run answers it from its cache, and a test expecting it to run again would fail.
+RUN_MARK: Final = f"dev8-tests-{uuid.uuid4().hex}"
 ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
 # What the tests give the module on every call: the offline sources where vendor sites are unreachable.
 OFFLINE: Final = ("--options-file", str(REPO_ROOT / OPTIONS_FILE))
