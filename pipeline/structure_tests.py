@@ -21,9 +21,9 @@ from __future__ import annotations
 import stat
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
 
@@ -415,6 +415,7 @@ class FileStat:
     mode: int = 0  # st_mode: file type and permission bits
     uid: int = -1
     gid: int = -1
+    error: str = ""  # why it could not be looked at: that file test fails with it
 
 
 @dataclass(frozen=True)
@@ -428,6 +429,61 @@ class ImageConfig:
     labels: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
+STAT_FORMAT = "%f %u %g %n"  # `stat -c`: mode in hex, uid, gid, then the name as given
+_MISSING = "No such file or directory"
+
+
+async def stat_paths(
+    paths: Sequence[str], run_stat: Callable[[Sequence[str]], Awaitable[ExecResult]]
+) -> list[FileStat]:
+    """lstat of each path through `run_stat(paths)`, which runs `stat -c STAT_FORMAT -- PATHS` as root:
+    one command for them all (a command is a container for some executors), then one per path whose
+    line that output does not make certain (a newline in its name, an error other than a missing file)."""
+    if not paths:
+        return []
+    batch = _stats_from_batch(paths, await run_stat(paths))
+    unclear = [path for path, known in zip(paths, batch, strict=True) if known is None]
+    alone = {path: _stat_alone(path, await run_stat([path])) for path in dict.fromkeys(unclear)}
+    return [known if known is not None else alone[path] for path, known in zip(paths, batch, strict=True)]
+
+
+def _stats_from_batch(paths: Sequence[str], result: ExecResult) -> list[FileStat | None]:
+    """Each path's status from one stat command's output, in the paths' order; None where it is unclear."""
+    lines = result.stdout.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    stats: list[FileStat | None] = []
+    consumed = 0
+    for path in paths:
+        known = _parsed(path, lines[consumed]) if consumed < len(lines) else None
+        consumed += known is not None
+        stats.append(known)
+    errors = [line for line in result.stderr.split("\n") if line]
+    # Every path with no line is missing only when each has its own "missing" error and nothing is left over.
+    if consumed == len(lines) and len(errors) == stats.count(None) and all(_MISSING in e for e in errors):
+        return [known or FileStat(exists=False) for known in stats]
+    return stats
+
+
+def _parsed(path: str, record: str) -> FileStat | None:
+    fields = record.split(" ", 3)
+    if len(fields) != 4 or fields[3] != path:
+        return None
+    try:
+        return FileStat(exists=True, mode=int(fields[0], 16), uid=int(fields[1]), gid=int(fields[2]))
+    except ValueError:
+        return None
+
+
+def _stat_alone(path: str, result: ExecResult) -> FileStat:
+    if result.exit_code != 0:
+        if _MISSING in result.stderr:
+            return FileStat(exists=False)
+        return FileStat(exists=False, error=f"stat {path} failed: {result.stderr.strip()}")
+    parsed = _parsed(path, result.stdout.removesuffix("\n"))
+    return parsed or FileStat(exists=False, error=f"stat {path}: unexpected output {result.stdout!r}")
+
+
 class Container(Protocol):
     """One container of the image, fresh from the image config, used by one test (or one suite's
     read-only file tests). Commands run one after another and see each other's effects."""
@@ -436,8 +492,8 @@ class Container(Protocol):
         """Runs argv (no shell, image entrypoint bypassed) with `env` added for this command only."""
         ...
 
-    async def stat(self, path: str) -> FileStat:
-        """lstat of path, as root; `exists=False` when there is nothing there."""
+    async def stat(self, paths: Sequence[str]) -> list[FileStat]:
+        """lstat of each path, as root; `exists=False` where there is nothing there."""
         ...
 
     async def read_file(self, path: str) -> bytes:
@@ -600,9 +656,9 @@ async def _run_command_test(
     )
 
 
-async def _run_file_existence_test(test: FileExistenceTest, ctr: Container, env: Mapping[str, str]) -> TestResult:
-    path = expand(test.path, env)
-    info = await ctr.stat(path)
+def _file_existence_result(test: FileExistenceTest, path: str, info: FileStat) -> TestResult:
+    if info.error:
+        return TestResult(test.name, "fileExistence", False, (info.error,))
     messages: list[str] = []
     if not test.should_exist:
         if info.exists:
@@ -641,11 +697,14 @@ async def _run_file_tests(
         return results
     try:
         async with executor.container(global_env) as ctr:
-            for test in tests:
-                if isinstance(test, FileContentTest):
-                    results.append(await _timed(test.name, "fileContent", _run_file_content_test(test, ctr)))
-                else:
-                    results.append(await _timed(test.name, "fileExistence", _run_file_existence_test(test, ctr, env)))
+            for test in suite.file_content_tests:
+                results.append(await _timed(test.name, "fileContent", _run_file_content_test(test, ctr)))
+            paths = [expand(test.path, env) for test in suite.file_existence_tests]
+            started = time.monotonic()
+            infos = await ctr.stat(paths)  # one look for all: they share a container and only read
+            each = (time.monotonic() - started) / max(len(paths), 1)
+            for test, path, info in zip(suite.file_existence_tests, paths, infos, strict=True):
+                results.append(replace(_file_existence_result(test, path, info), duration=each))
     except Exception as e:  # the container could not be made: every file test not run fails
         for test in tests[len(results) :]:
             kind = "fileContent" if isinstance(test, FileContentTest) else "fileExistence"

@@ -18,9 +18,8 @@ from typing import Final, cast
 
 import dagger
 
-from pipeline.structure_tests import ExecResult, FileStat, ImageConfig
+from pipeline.structure_tests import STAT_FORMAT, ExecResult, FileStat, ImageConfig, stat_paths
 
-_MISSING: Final = "No such file or directory"
 # How Dagger's exec shim reports a command it could not start: exit 1 and this one line on stderr.
 _NOT_STARTED: Final = re.compile(r'exec: "[^\n]*": executable file not found in \$PATH|fork/exec [^\n]*: [^\n]*')
 
@@ -53,17 +52,14 @@ class DaggerContainer:
             ran = ran.with_env_variable(key, self._env[key]) if key in self._env else ran.without_env_variable(key)
         return ran
 
-    async def stat(self, path: str) -> FileStat:
+    async def stat(self, paths: Sequence[str]) -> list[FileStat]:
+        return await stat_paths(paths, self._run_stat)
+
+    async def _run_stat(self, paths: Sequence[str]) -> ExecResult:
         ran = self._ctr.with_user("root").with_exec(
-            ["stat", "-c", "%f %u %g", "--", path], expect=dagger.ReturnType.ANY
+            ["stat", "-c", STAT_FORMAT, "--", *paths], expect=dagger.ReturnType.ANY
         )
-        if await ran.exit_code() != 0:
-            stderr = await ran.stderr()
-            if _MISSING in stderr:
-                return FileStat(exists=False)
-            raise RuntimeError(f"stat {path} failed: {stderr.strip()}")
-        mode, uid, gid = (await ran.stdout()).split()
-        return FileStat(exists=True, mode=int(mode, 16), uid=int(uid), gid=int(gid))
+        return ExecResult(await ran.stdout(), await ran.stderr(), await ran.exit_code())
 
     async def read_file(self, path: str) -> bytes:
         return (await self._ctr.file(path).contents()).encode()

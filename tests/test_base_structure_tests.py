@@ -22,6 +22,7 @@ from pipeline.structure_tests import (
     junit_xml,
     load_suite,
     run_suite,
+    stat_paths,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ class FakeExecutor:
         self.containers: list[dict[str, str]] = []  # each container's env, in the order they were made
         self.ran: list[tuple[int, tuple[str, ...], dict[str, str]]] = []
         self.read: list[tuple[int, str]] = []
+        self.stat_calls = 0
         self.asked_volumes = False
 
     @asynccontextmanager
@@ -68,9 +70,10 @@ class FakeContainer:
         self.image.ran.append((self.number, tuple(argv), dict(env)))
         return self.image.commands.get(tuple(argv), ExecResult("", f"{argv[0]}: not found", -1, "not found"))
 
-    async def stat(self, path: str) -> FileStat:
-        self.image.read.append((self.number, path))
-        return self.image.files[path][0] if path in self.image.files else FileStat(exists=False)
+    async def stat(self, paths: Sequence[str]) -> list[FileStat]:
+        self.image.stat_calls += 1
+        self.image.read.extend((self.number, path) for path in paths)
+        return [self.image.files[path][0] if path in self.image.files else FileStat(exists=False) for path in paths]
 
     async def read_file(self, path: str) -> bytes:
         self.image.read.append((self.number, path))
@@ -369,6 +372,7 @@ fileContentTests:
     verdicts = {r.name: r for r in report.results}
     assert [r.name for r in report.results if r.passed] == ["c", "x", "absent"]  # CST's order: contents first
     assert {number for number, _ in executor.read} == {1}  # one container for the file tests: they only read
+    assert executor.stat_calls == 1  # and one look at all the paths of its existence tests
     assert verdicts["x mode"].messages == ("/bin/x has permissions -rwxr-xr-x, expected -rw-r--r--",)
     assert verdicts["c owner"].messages == (
         "/etc/c (-rw-------) is not executable by owner",
@@ -504,3 +508,56 @@ def test_command_tests_may_run_at_once_and_are_reported_in_the_suites_order() ->
     assert [r.name for r in report.results] == [f"t{n}" for n in range(7)]
     assert all(r.passed for r in report.results)
     assert SlowExecutor.most == 3
+
+
+class GnuStat:
+    """`stat -c STAT_FORMAT -- PATHS` as GNU coreutils answers it: a line per path it could stat, an error
+    line per path it could not, exit 1 when any failed. Counts the commands it was asked to run."""
+
+    def __init__(self, files: Mapping[str, FileStat], not_a_directory: frozenset[str] = frozenset()) -> None:
+        self.files, self.not_a_directory = files, not_a_directory
+        self.commands: list[tuple[str, ...]] = []
+
+    async def __call__(self, paths: Sequence[str]) -> ExecResult:
+        self.commands.append(tuple(paths))
+        out, err = "", ""
+        for path in paths:
+            if path in self.files:
+                info = self.files[path]
+                out += f"{info.mode:x} {info.uid} {info.gid} {path}\n"
+            else:
+                why = "Not a directory" if path in self.not_a_directory else "No such file or directory"
+                err += f"stat: cannot statx '{path}': {why}\n"
+        return ExecResult(out, err, 1 if err else 0)
+
+
+REGULAR = FileStat(True, stat.S_IFREG | 0o644, 0, 0)
+SECRET = FileStat(True, stat.S_IFREG | 0o600, 1000, 1001)
+
+
+def test_files_are_looked_at_in_one_stat_command_missing_ones_included() -> None:
+    run_stat = GnuStat({"/etc/a": REGULAR, "/srv/odd name, 'quoted'": SECRET})
+    paths = ["/etc/a", "/nope", "/srv/odd name, 'quoted'", "/etc/a", "/also/nope"]
+    stats = asyncio.run(stat_paths(paths, run_stat))
+    assert stats == [REGULAR, FileStat(False), SECRET, REGULAR, FileStat(False)]
+    assert run_stat.commands == [tuple(paths)]
+
+
+def test_a_name_the_batch_cannot_tell_apart_is_looked_at_alone() -> None:
+    """A newline in a name splits its line: the paths from there on are asked one by one, correctly."""
+    run_stat = GnuStat({"/srv/line\nbreak": SECRET, "/etc/a": REGULAR})
+    paths = ["/etc/a", "/srv/line\nbreak", "/nope", "/etc/a", "/srv/line\nbreak"]
+    assert asyncio.run(stat_paths(paths, run_stat)) == [REGULAR, SECRET, FileStat(False), REGULAR, SECRET]
+    assert run_stat.commands == [tuple(paths), *[(p,) for p in paths[1:4]]]  # each path alone once
+
+
+def test_an_error_other_than_a_missing_file_fails_that_path_only() -> None:
+    run_stat = GnuStat({"/etc/a": REGULAR}, not_a_directory=frozenset({"/etc/a/x"}))
+    stats = asyncio.run(stat_paths(["/etc/a/x", "/etc/a", "/nope"], run_stat))
+    assert stats[1:] == [REGULAR, FileStat(False)]
+    assert stats[0].error == "stat /etc/a/x failed: stat: cannot statx '/etc/a/x': Not a directory"
+    report = run(
+        "fileExistenceTests:\n  - {name: under a file, path: /etc/a/x, shouldExist: false}\n",
+        FakeExecutor(files={"/etc/a/x": (stats[0], b"")}),
+    )
+    assert [(r.passed, r.messages) for r in report.results] == [(False, (stats[0].error,))]

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import cast
 
-from pipeline.structure_tests import ExecResult, FileStat, ImageConfig
+from pipeline.structure_tests import STAT_FORMAT, ExecResult, FileStat, ImageConfig, stat_paths
 
 # podman exec's own error when the runtime cannot start the command (exit 126 or 127).
 _NOT_STARTED = "unable to start container process"
@@ -55,16 +55,12 @@ class PodmanContainer:
             return ExecResult("", result.stderr, -1, result.stderr.strip())
         return result
 
-    async def stat(self, path: str) -> FileStat:
-        result = await podman(
-            ["exec", "--user", "root", self.name, "stat", "-c", "%f %u %g", "--", path], self._env, check=False
-        )
-        if result.exit_code != 0:
-            if "No such file or directory" in result.stderr:
-                return FileStat(exists=False)
-            raise RuntimeError(f"stat {path} failed: {result.stderr.strip()}")
-        mode, uid, gid = result.stdout.split()
-        return FileStat(exists=True, mode=int(mode, 16), uid=int(uid), gid=int(gid))
+    async def stat(self, paths: Sequence[str]) -> list[FileStat]:
+        return await stat_paths(paths, self._run_stat)
+
+    async def _run_stat(self, paths: Sequence[str]) -> ExecResult:
+        argv = ["exec", "--user", "root", self.name, "stat", "-c", STAT_FORMAT, "--", *paths]
+        return await podman(argv, self._env, check=False)
 
     async def read_file(self, path: str) -> bytes:
         out, err, code = await podman_bytes(["exec", "--user", "root", self.name, "cat", "--", path], self._env)
