@@ -160,7 +160,16 @@ write_session_environment() {
   printf '%s' "$content" | write_private "$SESSION_ENV"
 }
 
+# As PID 1, the entrypoint would ignore a signal it has no handler for: a stop that comes while it sets
+# up would wait for podman's or docker's SIGKILL. Nothing has started yet, so it ends as stopped (0).
+stop_before_start() {
+  log "received SIG$1 before anything started: stopping"
+  exit 0
+}
+
 main() {
+  trap 'stop_before_start TERM' TERM
+  trap 'stop_before_start INT' INT
   local mode=run
   [[ $# -gt 0 ]] || mode=serve
   if [[ "$(id -u)" != 1000 ]]; then
