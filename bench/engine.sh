@@ -138,7 +138,7 @@ reuse() {
     without[$image]="$(dagger_call build-all --images "$image" --skip-scan export --path "$copy/.reports")"
     log "$image: without reuse ${without[$image]} s"
   done
-  log "publishing $list once to $REUSE_REGISTRY (feature layers included)"
+  log "publishing $list once to $REUSE_REGISTRY (feature layers and Go caches included)"
   (cd "$copy" && seconds dagger call --options-file scripts/offline-build-args --revision 0000000 publish \
     --registry "$REUSE_REGISTRY" --username bench --password env:HOME --tag v0.0.0 --images "$list" \
     --platform linux/amd64 --scanners secret --sign=false --reuse-from "$REUSE_REGISTRY") >/dev/null

@@ -19,7 +19,8 @@ ImageName = Annotated[str, Doc("Image name in docker/images.yaml")]
 Options = Annotated[list[str] | None, Doc("Feature options as feature.option=value, e.g. github-cli.source=distro")]
 Images = Annotated[list[str] | None, Doc("Images to include; empty: the whole catalog")]
 ReuseFrom = Annotated[
-    str, Doc("Registry and namespace whose dev8-<image>:features-<digest> tags are reused; empty: build all")
+    str,
+    Doc("Registry and namespace whose dev8-<image>:features-<digest> and dev8-go-caches tags are reused; empty: none"),
 ]
 Severity = Annotated[str, Doc("Severities that fail the scan, comma-separated; empty: none fails")]
 IgnoreUnfixed = Annotated[bool, Doc("Leave out vulnerabilities with no fixed version")]

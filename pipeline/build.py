@@ -7,12 +7,14 @@ import dataclasses
 from collections.abc import Mapping
 
 import dagger
+from dagger import dag
 
 from pipeline import container, publish_plan, supervisor
+from pipeline.caches import GO_CACHES
 from pipeline.catalog import Catalog, Image
 from pipeline.errors import checked
 from pipeline.options import Overrides
-from pipeline.plan import BuildInfo, Step, plan
+from pipeline.plan import GO_CACHES_DIGEST, BuildInfo, Step, digest_of, plan
 from pipeline.structure_tests import Suite, load_suite
 
 
@@ -23,6 +25,7 @@ class Build:
     overrides: Overrides
     info: BuildInfo
     go_image: str  # empty: the catalog's pin
+    go_seed: dagger.Directory | None = None  # the Go caches pulled from a registry, to start the volumes from
     # (image, platform or None for the engine's own) -> its feature layers pulled from a registry
     reused: Mapping[tuple[str, str | None], dagger.Container] = dataclasses.field(
         default_factory=dict[tuple[str, str | None], dagger.Container]
@@ -31,7 +34,21 @@ class Build:
     def go(self) -> dagger.Container:
         """The supervisor's build container."""
         image = self.go_image or self.catalog.go_image
-        return supervisor.go_container(image, self.source.directory(self.catalog.supervisor_dir))
+        return supervisor.go_container(image, self.source.directory(self.catalog.supervisor_dir), self.go_seed)
+
+    def go_caches_digest(self, platform: str) -> str:
+        """What the Go caches' contents depend on: the toolchain image, the platform, go.mod and go.sum; and
+        their layout (a folder per volume), so that a seed of another layout is never looked up."""
+        layout = [f"{cache.volume}:{cache.path}" for cache in GO_CACHES]
+        return digest_of([self.go_image or self.catalog.go_image, platform, self.catalog.go_modules_digest, *layout])
+
+    def go_caches(self, platform: str) -> dagger.Container:
+        """The Go caches filled by this build, as an image labelled with their digest, to seed the next."""
+        snapshot = supervisor.caches_snapshot(self.go(), self.info.version)
+        # Copied onto an empty image: as a rootfs, a folder of the Go container is published with the
+        # Go image's layers and at its path there (v0.21.8), not at the image's root.
+        image = dag.container().with_directory("/", snapshot)
+        return image.with_label(GO_CACHES_DIGEST, self.go_caches_digest(platform))
 
     def supervisor(self, goarch: str | None = None) -> dagger.File:
         return supervisor.build(self.go(), self.info.version, goarch)

@@ -31,13 +31,15 @@ GO_CACHES: Final = (
 )
 
 
-def mount(caches: tuple[Cache, ...]) -> ContainerStep:
-    """Mount `caches` on a container: `ctr.with_(mount(APT_CACHES))`."""
+def mount(caches: tuple[Cache, ...], seed: dagger.Directory | None = None) -> ContainerStep:
+    """Mount `caches` on a container: `ctr.with_(mount(APT_CACHES))`. With a `seed`, each volume starts
+    as a copy of the seed's folder named like the volume (a volume with a seed is its own volume)."""
 
     def apply(ctr: dagger.Container) -> dagger.Container:
         for cache in caches:
             sharing = dagger.CacheSharingMode.LOCKED if cache.locked else dagger.CacheSharingMode.SHARED
-            ctr = ctr.with_mounted_cache(cache.path, dag.cache_volume(cache.volume), sharing=sharing)
+            source = seed.directory(cache.volume) if seed is not None else None
+            ctr = ctr.with_mounted_cache(cache.path, dag.cache_volume(cache.volume, source=source), sharing=sharing)
         return ctr
 
     return apply

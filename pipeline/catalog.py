@@ -20,6 +20,7 @@ CATALOG_PATH: Final = "docker/images.yaml"
 FEATURES_DIR: Final = "docker/features"
 OptionType = Literal["string", "boolean", "integer"]
 OptionValue = str | bool | int
+GO_CACHES: Final = "go-caches"  # publish's repository dev8-go-caches holds the Go caches: not an image name
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -107,6 +108,7 @@ class Catalog:
     go_image: str
     supervisor_dir: str
     supervisor_digest: str  # of the Go source the binary is built from (tests and docs left out)
+    go_modules_digest: str  # of the supervisor's go.mod and go.sum: what its Go module cache holds
     images: Mapping[str, Image]  # in build order: every parent before its children
 
     def image(self, name: str) -> Image:
@@ -148,7 +150,7 @@ def load(root: Path) -> Catalog:
     for name in _order(specs):
         images[name] = _resolve(root, specs[name], images, features)
     supervisor_digest = folder_digest(root / supervisor_dir, ("*_test.go", "*.md"))
-    return Catalog(go_image, supervisor_dir, supervisor_digest, images)
+    return Catalog(go_image, supervisor_dir, supervisor_digest, _go_modules_digest(root / supervisor_dir), images)
 
 
 def load_feature(root: Path, name: str) -> Feature:
@@ -216,6 +218,15 @@ def folder_digest(directory: Path, left_out: tuple[str, ...]) -> str:
     return f"sha256:{total.hexdigest()}"
 
 
+def _go_modules_digest(directory: Path) -> str:
+    """SHA-256 over go.mod and go.sum (a module without dependencies has no go.sum)."""
+    total = hashlib.sha256()
+    for name in ("go.mod", "go.sum"):
+        path = directory / name
+        total.update(f"{name}\0".encode() + (hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-"))
+    return f"sha256:{total.hexdigest()}"
+
+
 @dataclasses.dataclass(frozen=True)
 class _ImageSpec:
     """One image's entry as written, before the parent chain is applied."""
@@ -234,6 +245,8 @@ class _ImageSpec:
     def parse(cls, name: object, raw: object) -> _ImageSpec:
         if not isinstance(name, str) or not _NAME.match(name):
             raise CatalogError(CATALOG_PATH, "images", f"image name {name!r} must match {_NAME.pattern}")
+        if name == GO_CACHES:
+            raise CatalogError(CATALOG_PATH, "images", f"image name {name!r} is reserved: dev8-{name} holds Go caches")
         reader = _Reader(CATALOG_PATH, name)
         spec = _as_dict(raw)
         if spec is None:

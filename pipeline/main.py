@@ -247,9 +247,11 @@ class Dev8:
         build, notes = await self._reuse(build, reuse_from, names, targets)
         runner = versioned._runner(build, policy=await self._policy(severity, ignore_unfixed, scanners))
         publish.gate(await runner.run_all(names))
-        if reuse_from:  # publish the feature layers built here, for the next run to reuse
+        if reuse_from:  # publish the feature layers and Go caches built here, for the next run to reuse
             built = {name: plan.digests(build.steps(name))[0] for name in names if (name, None) not in build.reused}
             pushes += publish_plan.features_pushes(pushes, built)
+            if build.go_seed is None:
+                pushes.append(publish_plan.go_caches_push(registry, build.go_caches_digest(native), native))
         if dry_run:
             return "\n".join([*notes, publish_plan.dry_run_text(pushes, native)])
         auth = (registry, username, password)
@@ -292,11 +294,13 @@ class Dev8:
     async def _reuse(
         self, build: Build, registry: str, names: list[str], platforms: Sequence[str | None] = (None,)
     ) -> tuple[Build, list[str]]:
-        """With --reuse-from, the build starting from the feature layers published there; and notes."""
+        """With --reuse-from, the build starting from the feature layers and Go caches published there; and
+        notes saying what was reused."""
         if not registry:
             return build, []
         build, lookups = await reuse.pull(build, registry, names, platforms)
-        return build, reuse.notes(lookups)
+        build, seed = await reuse.seed_go_caches(build, registry, str(await dag.default_platform()))
+        return build, reuse.notes([seed, *lookups])
 
     def _trivy(self) -> image_checks.Trivy:
         return image_checks.Trivy(self.trivy_image, self.db_repository, self.java_db_repository)

@@ -26,6 +26,7 @@ DEFAULT_SOURCE_URL: Final = "https://github.com/dev8/images"
 # does not change the committed Dockerfiles.
 FEATURES_DIGEST: Final = ("dev8.digest.features", "FEATURES_DIGEST")
 TAIL_DIGEST: Final = ("dev8.digest.tail", "TAIL_DIGEST")
+GO_CACHES_DIGEST: Final = "dev8.digest.go-caches"  # on the published Go caches, for --reuse-from
 
 
 @dataclasses.dataclass(frozen=True)

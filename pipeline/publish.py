@@ -67,7 +67,7 @@ async def push_all(
 def report(pushes: Sequence[Push], outcome: Outcome, native: str) -> str:
     """What is in the registry now, which platform variants were tested, and what failed."""
     lines = ["# dev8 images: publish", ""]
-    for push in (p for p in pushes if not p.features_only):
+    for push in (p for p in pushes if p.content == "image"):
         untested = [p for p in push.platforms if p != native]
         tested = f"tested on {native}" if native in push.platforms else "no variant tested"
         built = f"; built, not tested: {', '.join(untested)}" if untested else ""

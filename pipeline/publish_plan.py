@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, Literal
+
+from pipeline.catalog import GO_CACHES
 
 PLATFORMS: Final = ("linux/amd64", "linux/arm64")
 REPOSITORY_PREFIX: Final = "dev8-"
@@ -25,7 +27,8 @@ class Push:
     repository: str  # registry/dev8-<image>
     tags: tuple[str, ...]
     platforms: tuple[str, ...]
-    features_only: bool = False  # the feature layers alone, under their digest's tag, for --reuse-from
+    # For --reuse-from, under their digest's tag: the feature layers alone, or the Go caches
+    content: Literal["image", "features", "go-caches"] = "image"
 
     @property
     def references(self) -> list[str]:
@@ -34,7 +37,7 @@ class Push:
     def phases(self) -> tuple[list[str], list[str]]:
         """(the commit tag, the other tags): the commit tag names exactly this build and goes first; the
         version and `latest` are what people pull, and move only after every commit tag is pushed."""
-        if self.features_only:  # named by content: never moves
+        if self.content != "image":  # named by content: never moves
             return self.references, []
         commit = [ref for ref, tag in zip(self.references, self.tags, strict=True) if _SHA.match(tag)]
         return commit, [ref for ref in self.references if ref not in commit]
@@ -93,10 +96,21 @@ def features_tag(digest: str) -> str:
 def features_pushes(pushes: Sequence[Push], digests: Mapping[str, str]) -> list[Push]:
     """For each image, its feature layers under their digest's tag, for the same platforms."""
     return [
-        dataclasses.replace(p, tags=(features_tag(digests[p.image]),), features_only=True)
+        dataclasses.replace(p, tags=(features_tag(digests[p.image]),), content="features")
         for p in pushes
         if p.image in digests
     ]
+
+
+def go_caches_tag(digest: str) -> str:
+    """The Go caches' tag: sha256:abc... -> go-abc..."""
+    return "go-" + digest.removeprefix("sha256:")
+
+
+def go_caches_push(registry: str, digest: str, platform: str) -> Push:
+    """The Go caches this build filled, for the engine's platform only (they are that platform's)."""
+    repository = f"{registry.rstrip('/')}/{REPOSITORY_PREFIX}{GO_CACHES}"
+    return Push(GO_CACHES, repository, (go_caches_tag(digest),), (platform,), content="go-caches")
 
 
 def dry_run_text(pushes: Sequence[Push], native: str) -> str:

@@ -56,11 +56,13 @@ async def push_and_sign(
     def variant(push: Push, platform: str) -> dagger.Container:
         # The engine's own platform: the very container the gate tested (same chain, same result).
         target = None if platform == native else platform
-        return build.features(push.image, target) if push.features_only else build.render(push.image, target)
+        if push.content == "go-caches":
+            return build.go_caches(platform)
+        return build.features(push.image, target) if push.content == "features" else build.render(push.image, target)
 
     outcome = await publish.push_all(pushes, variant, registry, username, password)
     if how is not None and not outcome.failed:
-        images = [push for push in pushes if not push.features_only]
+        images = [push for push in pushes if push.content == "image"]
         sboms = {push.image: runner.files[f"{push.image}/sbom.cdx.json"] for push in images}
         outcome.signed = await sign_all(build, images, outcome.pushed, sboms=sboms, auth=auth, how=how)
     text = publish.report(pushes, outcome, native)

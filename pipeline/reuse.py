@@ -1,8 +1,10 @@
 """Feature layers already published: where `REGISTRY/dev8-<image>` has a tag for an image's features
-digest, the image starts from it and only its tail (or a child's own features) is built.
+digest, the image starts from it and only its tail (or a child's own features) is built. Likewise the
+supervisor's Go caches: where `REGISTRY/dev8-go-caches` has a tag for their digest, the module and build
+cache volumes start from it, so an engine that starts empty does not download and compile every module.
 
-A pulled image is used only when its `dev8.digest.features` label is the digest its tag names; else it
-is built, and the report says why.
+A pulled image is used only when its digest label is the digest its tag names; else it is built, and the
+report says why.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import dagger
 
 from pipeline import container
 from pipeline.build import Build
-from pipeline.plan import FEATURES_DIGEST, digests
-from pipeline.publish_plan import REPOSITORY_PREFIX, features_tag
+from pipeline.catalog import GO_CACHES
+from pipeline.plan import FEATURES_DIGEST, GO_CACHES_DIGEST, digests
+from pipeline.publish_plan import REPOSITORY_PREFIX, features_tag, go_caches_push
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,14 +43,8 @@ async def pull(
 
     async def one(image: str, platform: str | None) -> None:
         digest = digests(build.steps(image))[0]
-        ctr = container.start(reference(registry, image, digest), platform)
-        try:
-            label = await ctr.label(FEATURES_DIGEST[0])
-        except dagger.DaggerError as e:
-            found[(image, platform)] = f"not in the registry: {_first_line(e)}"
-            return
-        ok = label == digest
-        found[(image, platform)] = ctr if ok else f"its {FEATURES_DIGEST[0]} label is {label or 'missing'}"
+        ref = reference(registry, image, digest)
+        found[(image, platform)] = await _labelled(container.start(ref, platform), FEATURES_DIGEST[0], digest)
 
     async with anyio.create_task_group() as tg:
         for image in images:
@@ -65,14 +62,43 @@ async def pull(
     return dataclasses.replace(build, reused=reused), lookups
 
 
+async def seed_go_caches(build: Build, registry: str, platform: str) -> tuple[Build, Lookup]:
+    """The build with its Go cache volumes started from the published caches for `platform`, if any."""
+    digest = build.go_caches_digest(platform)
+    ref = go_caches_push(registry, digest, platform).references[0]
+    ctr = container.start(ref)
+    found = await _labelled(ctr, GO_CACHES_DIGEST, digest)
+    if isinstance(found, str):
+        return build, Lookup(GO_CACHES, ref, False, found)
+    return dataclasses.replace(build, go_seed=found.rootfs()), Lookup(GO_CACHES, ref, True, "")
+
+
 def notes(lookups: Sequence[Lookup]) -> list[str]:
     """For the summary: which images started from published feature layers, and why the others did not."""
-    return [
+    return [_note(item) for item in lookups]
+
+
+def _note(item: Lookup) -> str:
+    if item.image == GO_CACHES:
+        return (
+            f"supervisor: Go caches seeded from `{item.reference}`"
+            if item.reused
+            else f"supervisor: Go caches start empty ({item.why})"
+        )
+    return (
         f"{item.image}: feature layers reused from `{item.reference}`"
         if item.reused
         else f"{item.image}: feature layers built ({item.why})"
-        for item in lookups
-    ]
+    )
+
+
+async def _labelled(ctr: dagger.Container, label: str, digest: str) -> dagger.Container | str:
+    """`ctr`, pulled, when its `label` is `digest`; else why not."""
+    try:
+        found = await ctr.label(label)
+    except dagger.DaggerError as e:
+        return f"not in the registry: {_first_line(e)}"
+    return ctr if found == digest else f"its {label} label is {found or 'missing'}"
 
 
 def _first_line(error: Exception) -> str:

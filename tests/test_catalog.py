@@ -107,6 +107,11 @@ CASES: list[tuple[str, Callable[[dict[str, object]], object], str]] = [
         "image 'base': tests: file not found: docker/base/nope.yaml",
     ),
     (
+        "reserved image name",
+        lambda d: add_child(d, "go-caches"),
+        "image name 'go-caches' is reserved: dev8-go-caches holds Go caches",
+    ),
+    (
         "duplicate feature",
         lambda d: add_child(d, "twice", features=["sshd"]),
         "image 'twice': features[0]: feature 'sshd' is already included",

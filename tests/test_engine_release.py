@@ -112,7 +112,7 @@ def layers(kit: e.Engine, reference: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def first_release(kit: e.Engine) -> dict[str, str]:
-    """base, nodejs and python published once, with their feature layers for --reuse-from."""
+    """base, nodejs and python published once, with their feature layers and Go caches for --reuse-from."""
     result = kit.call(
         *e.OFFLINE, "--revision", SHA, "publish",
         "--registry", f"{REGISTRY}/dev8-reuse", "--username", "ci", "--password", "env:HOME", "--tag", "v1.0.0",
@@ -135,6 +135,7 @@ def test_a_supervisor_change_runs_no_feature_step_and_keeps_the_feature_layers(
         "--reuse-from", f"{REGISTRY}/dev8-reuse",
     )  # fmt: skip
     assert INSTALL.search(result.stderr) is None, "a feature's install ran although its layers were reused"
+    assert "/dev8-go-caches:" not in result.stdout, "the Go caches were pushed again although they were found"
     [reference] = re.findall(rf"{REGISTRY}/dev8-reuse/dev8-base:1\.0\.1@sha256:[0-9a-f]{{64}}", result.stdout)
     before, after = layers(kit, first_release["base"]), layers(kit, reference)
     features = len(before) - 5  # the tail's layers: supervisor, entrypoint and the files after it
@@ -160,6 +161,7 @@ def test_a_feature_change_rebuilds_only_the_images_that_include_it(
     summary = (tmp_path / "summary.md").read_text()
     assert (tmp_path / "failures.txt").read_text() == "", summary
     assert "- base: feature layers reused from" in summary
+    assert f"- supervisor: Go caches seeded from `{REGISTRY}/dev8-reuse/dev8-go-caches:go-" in summary
     assert "- nodejs: feature layers reused from" in summary
     assert "- python: feature layers built (not in the registry" in summary
     installs = {line.split("install.sh")[0] for line in result.stderr.splitlines() if INSTALL.search(line)}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagger
 import pytest
 from dagger import dag
 
-from pipeline import Dev8, catalog, reuse
+from pipeline import Dev8, catalog, publish_plan, reuse
 from pipeline.build import Build
 from pipeline.options import Overrides
-from pipeline.plan import FEATURES_DIGEST, BuildInfo, digests
+from pipeline.plan import FEATURES_DIGEST, GO_CACHES_DIGEST, BuildInfo, digests
 from tests.support import small_catalog
 from tests.support.graph import ops
 from tests.support.small_catalog import engine_for
@@ -119,3 +120,85 @@ async def test_publish_pushes_the_feature_layers_it_built_for_the_next_run(
     [(_, _, [layers])] = [p for p in engine.published if p[0] == features_ref(build, "a")]
     assert installs(layers) == ["lang-a"]  # the feature layers alone, without the tail
     assert not any(name == "withEntrypoint" or "supervisor" in str(args) for name, args in layers[2:])
+
+
+# --- the supervisor's Go caches ------------------------------------------------------------------
+
+
+def go_caches_ref(build: Build, platform: str = "linux/amd64") -> str:
+    return publish_plan.go_caches_push(REGISTRY, build.go_caches_digest(platform), platform).references[0]
+
+
+def cache_sources(go: dagger.Container) -> dict[str, object]:
+    """Each Go cache volume's key and the chain its source comes from (None: it starts empty)."""
+    volumes = [args["cache"][0][1] for name, args in ops(go) if name == "withMountedCache"]
+    return {str(volume["key"]): volume.get("source") for volume in volumes}
+
+
+async def test_published_go_caches_seed_the_go_cache_volumes(
+    tree: Path, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(tree, Dev8(source=dag.directory()), monkeypatch)
+    engine.registry = {go_caches_ref(build): {GO_CACHES_DIGEST: build.go_caches_digest("linux/amd64")}}
+    seeded, lookup = await reuse.seed_go_caches(build, REGISTRY, "linux/amd64")
+    assert lookup.reused
+    assert reuse.notes([lookup]) == [f"supervisor: Go caches seeded from `{go_caches_ref(build)}`"]
+    pulled = [("container", {}), ("from", {"address": go_caches_ref(build)}), ("rootfs", {})]
+    assert cache_sources(seeded.go()) == {
+        "dev8-go-mod": [*pulled, ("directory", {"path": "dev8-go-mod"})],
+        "dev8-go-build": [*pulled, ("directory", {"path": "dev8-go-build"})],
+    }
+    assert cache_sources(build.go()) == {"dev8-go-mod": None, "dev8-go-build": None}  # without: the usual volumes
+
+
+async def test_go_caches_with_another_digest_label_are_not_used(
+    tree: Path, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(tree, Dev8(source=dag.directory()), monkeypatch)
+    engine.registry = {go_caches_ref(build): {GO_CACHES_DIGEST: "sha256:other"}}
+    seeded, lookup = await reuse.seed_go_caches(build, REGISTRY, "linux/amd64")
+    assert seeded.go_seed is None
+    assert reuse.notes([lookup]) == [
+        f"supervisor: Go caches start empty (its {GO_CACHES_DIGEST} label is sha256:other)"
+    ]
+
+
+def test_the_go_caches_digest_follows_the_toolchain_platform_and_modules_not_the_source(tree: Path) -> None:
+    def digest(go_image: str = "", platform: str = "linux/amd64") -> str:
+        loaded = catalog.load(tree)
+        return Build(dag.directory(), loaded, Overrides(), BuildInfo(), go_image).go_caches_digest(platform)
+
+    first = digest()
+    (tree / "apps/supervisor/main.go").write_text("package main\n")
+    assert digest() == first  # the supervisor's own code: the caches still serve it
+    assert digest(platform="linux/arm64") != first
+    assert digest(go_image="registry.local/golang:1.26") != first
+    (tree / "apps/supervisor/go.sum").write_text("example.com/m v1.0.0 h1:abc=\n")
+    assert digest() != first
+
+
+async def test_publish_pushes_the_go_caches_when_it_found_none(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = Dev8(source=dag.directory(), version="1.2.3", revision=SHA)
+    engine = engine_for(tree, module, monkeypatch)
+    build = Build(dag.directory(), catalog.load(tree), Overrides(), BuildInfo(version="1.2.3", revision=SHA), "")
+    await module.publish(
+        registry=REGISTRY, username="u", password=dag.secret("env:T"), tag="v1.2.3",
+        images=["base"], platform=["linux/amd64"], reuse_from=REGISTRY, sign=False,
+    )  # fmt: skip
+    [(_, _, [caches])] = [p for p in engine.published if p[0] == go_caches_ref(build)]
+    assert caches[-1] == ("withLabel", {"name": GO_CACHES_DIGEST, "value": build.go_caches_digest("linux/amd64")})
+    assert caches[:2] == [("container", {}), ("withDirectory", {"path": "/", "source": caches[1][1]["source"]})]
+    copied = [args["args"] for name, args in caches[1][1]["source"] if name == "withExec"]
+    assert copied[:2] == [["go", "vet", "./..."], ["go", "test", "./..."]]  # filled by what the gate ran
+    assert "cp -a /go/pkg/mod/." in copied[-1][2]
+    assert "cp -a /root/.cache/go-build/." in copied[-1][2]
+    # Found on the next run: seeded from it, and not pushed again.
+    engine.registry = {go_caches_ref(build): {GO_CACHES_DIGEST: build.go_caches_digest("linux/amd64")}}
+    engine.published.clear()
+    await module.publish(
+        registry=REGISTRY, username="u", password=dag.secret("env:T"), tag="v1.2.4",
+        images=["base"], platform=["linux/amd64"], reuse_from=REGISTRY, sign=False,
+    )  # fmt: skip
+    addresses = [address for address, _, _ in engine.published]
+    assert f"{REGISTRY}/dev8-base:1.2.4" in addresses
+    assert go_caches_ref(build) not in addresses
