@@ -147,7 +147,7 @@ reuse() {
     cold_engine
     with[$image]="$(dagger_call build-all --images "$image" --skip-scan --reuse-from "$REUSE_REGISTRY" \
       export --path "$copy/.reports")"
-    log "$image: with reuse ${with[$image]} s"
+    log "$image: with reuse ${with[$image]} s; $(grep -m1 'Go caches' "$copy/.reports/summary.md")"
   done
   printf '\nA supervisor-only change on an empty engine, build-all --skip-scan, seconds\n\n'
   printf '| image | without reuse | with --reuse-from | ratio |\n|---|---|---|---|\n'
