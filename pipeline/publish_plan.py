@@ -85,7 +85,12 @@ def plan(
     if not _REGISTRY.match(registry):
         raise PublishError(f"registry: {registry!r} is not a registry address such as ghcr.io/org")
     chosen, tag_list = platforms(arch), tags(version, sha, latest)
-    return [Push(name, f"{registry}/{REPOSITORY_PREFIX}{name}", tag_list, chosen) for name in images]
+    return [Push(name, repository(registry, name), tag_list, chosen) for name in images]
+
+
+def repository(registry: str, name: str) -> str:
+    """ghcr.io/org, base -> ghcr.io/org/dev8-base: where an image (or the Go caches) is pushed."""
+    return f"{registry.rstrip('/')}/{REPOSITORY_PREFIX}{name}"
 
 
 def features_tag(digest: str) -> str:
@@ -109,8 +114,7 @@ def go_caches_tag(digest: str) -> str:
 
 def go_caches_push(registry: str, digest: str, platform: str) -> Push:
     """The Go caches this build filled, for the engine's platform only (they are that platform's)."""
-    repository = f"{registry.rstrip('/')}/{REPOSITORY_PREFIX}{GO_CACHES}"
-    return Push(GO_CACHES, repository, (go_caches_tag(digest),), (platform,), content="go-caches")
+    return Push(GO_CACHES, repository(registry, GO_CACHES), (go_caches_tag(digest),), (platform,), content="go-caches")
 
 
 def dry_run_text(pushes: Sequence[Push], native: str) -> str:

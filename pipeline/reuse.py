@@ -19,7 +19,7 @@ from pipeline import container
 from pipeline.build import Build
 from pipeline.catalog import GO_CACHES
 from pipeline.plan import FEATURES_DIGEST, GO_CACHES_DIGEST, digests
-from pipeline.publish_plan import REPOSITORY_PREFIX, features_tag, go_caches_push
+from pipeline.publish_plan import features_tag, go_caches_tag, repository
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Lookup:
 
 
 def reference(registry: str, image: str, digest: str) -> str:
-    return f"{registry.rstrip('/')}/{REPOSITORY_PREFIX}{image}:{features_tag(digest)}"
+    return f"{repository(registry, image)}:{features_tag(digest)}"
 
 
 async def pull(
@@ -65,7 +65,7 @@ async def pull(
 async def seed_go_caches(build: Build, registry: str, platform: str) -> tuple[Build, Lookup]:
     """The build with its Go cache volumes started from the published caches for `platform`, if any."""
     digest = build.go_caches_digest(platform)
-    ref = go_caches_push(registry, digest, platform).references[0]
+    ref = f"{repository(registry, GO_CACHES)}:{go_caches_tag(digest)}"
     ctr = container.start(ref)
     found = await _labelled(ctr, GO_CACHES_DIGEST, digest)
     if isinstance(found, str):
